@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * pktpath command line. Each command lives in its own cmd_*.ts file and registers itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { setDebug } from './run.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string };
+
+type Register = (program: Command) => void;
+
+const COMMANDS: Array<() => Promise<{ register: Register }>> = [
+];
+
+async function main(): Promise<void> {
+  const program = new Command('pktpath')
+    .description('Replay packet captures through a model of the Linux network stack.')
+    .version(pkg.version, '-V, --version')
+    .option('--debug', 'print stack traces for unexpected errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.hook('preAction', (cmd) => setDebug(Boolean(cmd.optsWithGlobals().debug)));
+  for (const load of COMMANDS) (await load()).register(program);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; everything else commander rejects is bad usage.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`pktpath: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
