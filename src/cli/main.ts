@@ -12,6 +12,11 @@ const pkg = require('../../package.json') as { version: string };
 type Register = (program: Command) => void;
 
 const COMMANDS: Array<() => Promise<{ register: Register }>> = [
+  () => import('./cmd_replay.js'),
+  () => import('./cmd_decode.js'),
+  () => import('./cmd_synth.js'),
+  () => import('./cmd_info.js'),
+  () => import('./cmd_snapshot.js'),
 ];
 
 async function main(): Promise<void> {

@@ -71,6 +71,9 @@ export const DROP_REASON_NAMES = [
   'IPV6_NDISC_BAD_OPTIONS',
   'IPV6_NDISC_NS_OTHERHOST',
   'VLAN_FILTER',
+  'IP_INVALID_SOURCE',
+  'IP_INVALID_DEST',
+  'IP_LOCAL_SOURCE',
 ] as const;
 
 /** A drop reason name, e.g. 'NETFILTER_DROP'. */
@@ -127,4 +130,7 @@ export const DR = {
   BRIDGE_INGRESS_STP_STATE: dropReason('BRIDGE_INGRESS_STP_STATE'),
   SOCKET_RCVBUFF: dropReason('SOCKET_RCVBUFF'),
   TCP_FLAGS: dropReason('TCP_FLAGS'),
+  IP_INVALID_SOURCE: dropReason('IP_INVALID_SOURCE'),
+  IP_INVALID_DEST: dropReason('IP_INVALID_DEST'),
+  IP_LOCAL_SOURCE: dropReason('IP_LOCAL_SOURCE'),
 } as const;

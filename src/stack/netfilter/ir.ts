@@ -80,7 +80,11 @@ export interface PayloadSel {
 /**
  * Packet metadata (nft `meta KEY`): iifname oifname iif oif iiftype oiftype l4proto nfproto protocol
  * mark pkttype length skuid skgid cpu ibrname obrname (bridge port's bridge) iifgroup oifgroup
- * priority nftrace.
+ * priority nftrace random (a fresh u32 per evaluation: iptables-nft's `-m statistic --mode random`).
+ * `ibrport` / `obrport`: the name of the bridge port the packet entered / will leave by when
+ * br_netfilter passes a bridged packet through the IP hooks (iptables `-m physdev --physdev-in/out`,
+ * the kernel's physindev/physoutdev); the empty string when there is none (not bridged, or not known
+ * yet), so `meta obrport != ""` is `--physdev-is-bridged` and `meta ibrport != ""` is `--physdev-is-in`.
  */
 export interface MetaSel {
   kind: 'meta';
@@ -102,6 +106,7 @@ export interface CtSel {
  * fib expression (nft `fib saddr . iif oif`, `fib daddr type`): the routing lookup the kernel would
  * do. flags: 'saddr' | 'daddr' | 'mark' | 'iif' | 'oif'; result: 'oif' | 'oifname' | 'type'.
  * iptables `-m addrtype --dst-type LOCAL` is `fib daddr type local`; `--limit-iface-in` adds 'iif'.
+ * nft's `fib ... oif missing` / `exists` are `oif == 0` / `oif != 0` (ifindex 0: no route).
  */
 export interface FibSel {
   kind: 'fib';
@@ -155,7 +160,9 @@ export type Value =
   /** Several names ORed as a bitmask (ct state established,related), or an anonymous set. */
   | { set: Value[] }
   /** A reference to a named set in the same table: `@name`. */
-  | { ref: string };
+  | { ref: string }
+  /** An anonymous map: [key, data] pairs (`dnat to tcp dport map { 80 : 10.0.0.1 }`). */
+  | { map: Array<[Value, Value]> };
 
 /** Comparison operators. 'in' is nft's bitmask/set membership (`ct state established,related`). */
 export type CmpOp = '==' | '!=' | '<' | '>' | '<=' | '>=' | 'in';
@@ -282,6 +289,26 @@ export interface SetUpdateExpr {
   key: Selector;
 }
 
+/**
+ * Matches when any of `matches` matches (an OR; each part alone is an ordinary MatchExpr). Needed by
+ * iptables `-m multiport --ports P` (source port or destination port in P).
+ */
+export interface MatchAnyExpr {
+  op: 'matchany';
+  matches: MatchExpr[];
+}
+
+/**
+ * An iptables extension kept opaque by `nft -j list ruleset` (iptables-nft tables):
+ * `{"xt":{"type":"match","name":"conntrack"}}`. Its arguments are lost, so it cannot be evaluated:
+ * the snapshot reader replaces such tables with the iptables-save text, and compile refuses it.
+ */
+export interface XtExpr {
+  op: 'xt';
+  type: 'match' | 'target';
+  name: string;
+}
+
 /** Any expression. */
 export type ExprIR =
   | MatchExpr
@@ -295,7 +322,9 @@ export type ExprIR =
   | NotrackExpr
   | VmapExpr
   | StatisticExpr
-  | SetUpdateExpr;
+  | SetUpdateExpr
+  | MatchAnyExpr
+  | XtExpr;
 
 /** A named set or map of a table. `type` is nft's type name, possibly concatenated ('ipv4_addr . inet_service'). */
 export interface SetIR {

@@ -1,0 +1,50 @@
+/**
+ * `npm run bench`: runs the benchmarks and prints one table.
+ *
+ *   node dist/bench/run.js [NAME...] [--packets N]
+ *
+ * NAME picks benchmarks by name (default: all); --packets scales the workload (default 1,000,000).
+ * To add a benchmark, append it to BENCHES.
+ */
+import { benchPcap, type BenchResult } from './pcap_bench.js';
+
+interface Bench { name: string; run: (packets: number) => Promise<BenchResult[]> }
+
+const BENCHES: Bench[] = [
+  { name: 'pcap', run: (packets) => benchPcap({ packets }) },
+];
+
+function formatValue(v: number): string {
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let packets = 1_000_000;
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--packets') {
+      packets = Number(args[++i]);
+      if (!Number.isInteger(packets) || packets <= 0) throw new Error('--packets needs a positive integer');
+    } else {
+      names.push(args[i]!);
+    }
+  }
+  const chosen = names.length === 0 ? BENCHES : BENCHES.filter((b) => names.includes(b.name));
+  if (chosen.length === 0) throw new Error(`no benchmark named ${names.join(', ')}; have ${BENCHES.map((b) => b.name).join(', ')}`);
+
+  const rows: string[][] = [];
+  for (const b of chosen) {
+    process.stderr.write(`running ${b.name}...\n`);
+    for (const r of await b.run(packets)) rows.push([b.name, r.name, formatValue(r.value), r.unit]);
+  }
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), ['bench', 'measure', 'value'][c]!.length));
+  const line = (r: string[]): string =>
+    `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}  ${r[3]}`;
+  process.stdout.write([line(['bench', 'measure', 'value', 'unit']), ...rows.map(line)].join('\n') + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

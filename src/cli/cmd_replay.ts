@@ -1,0 +1,84 @@
+/**
+ * `pktpath replay`: the main job. Loads a world, replays captures through the datapath and writes the
+ * trace and a summary.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { action } from './run.js';
+import { UsageError } from '../errors.js';
+import { loadWorld } from '../stack/world_load.js';
+import { parseInputArg, runReplay } from '../workers/replay.js';
+import { toTraceRecord } from '../trace/schema.js';
+import { TraceWriter, type TraceFormat } from '../trace/writer.js';
+import { Summary } from '../trace/summary.js';
+
+interface ReplayOpts {
+  world: string;
+  trace?: string;
+  format: TraceFormat;
+  summary?: string;
+  allowUnsupported?: boolean;
+  checksums: boolean;
+  count?: number;
+  quiet?: boolean;
+}
+
+/** Register the command. */
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('replay captures through the world and report each packet\'s path and fate')
+    .argument('<capture...>', 'capture files (pcap/pcapng, - for stdin), each as FILE@NS:DEV: injected as received on device DEV of namespace NS')
+    .requiredOption('-w, --world <dir|lab>', 'snapshot directory (pktpath snapshot) or lab file (.yaml/.json)')
+    .option('-t, --trace <file>', 'write one record per packet (- for stdout)')
+    .addOption(new Option('-f, --format <fmt>', 'trace format').choices(['jsonl', 'msgpack', 'text']).default('jsonl'))
+    .option('--summary <file>', 'write the summary as JSON')
+    .option('--allow-unsupported', 'turn refusals of unmodellable rules/devices into warnings (listed in every report)')
+    .option('--no-checksums', 'do not verify checksums (captures taken with checksum offload)')
+    .option('-c, --count <n>', 'stop after n packets', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--count ${v}: expected a positive integer`);
+      return n;
+    })
+    .option('-q, --quiet', 'no summary on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pktpath replay --world captures/docker-host captures/docker-host/demo.pcap@host:eth0 --trace - --format text
+  pktpath replay --world ./snap in-eth0.pcap@host:eth0 in-veth.pcap@host:vethc1 --trace out.jsonl --summary s.json
+  tcpdump -i eth0 -w - | pktpath replay --world ./snap -@host:eth0 --trace - -f text`,
+    )
+    .action(action(async (captures: string[], o: ReplayOpts) => {
+      const world = loadWorld(o.world, { allowUnsupported: Boolean(o.allowUnsupported) });
+      const inputs = captures.map(parseInputArg);
+      const writer = o.trace ? new TraceWriter(o.trace, o.format) : null;
+      const summary = new Summary(world);
+      const onSig = () => {
+        writer?.abort();
+        process.stderr.write('pktpath: interrupted; partial trace kept as <file>.partial\n');
+        process.exit(130);
+      };
+      process.once('SIGINT', onSig);
+      try {
+        const stats = runReplay(world, inputs, {
+          datapath: { verifyChecksums: o.checksums, trace: Boolean(writer), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
+          limit: o.count ?? 0,
+          onRecord: (r) => {
+            const tr = toTraceRecord(r);
+            summary.add(tr);
+            writer?.write(tr);
+          },
+        });
+        writer?.close();
+        summary.finish(stats);
+        if (o.summary) writeFileSync(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');
+        if (!o.quiet) process.stderr.write(summary.text());
+      } catch (e) {
+        writer?.abort();
+        throw e;
+      } finally {
+        process.removeListener('SIGINT', onSig);
+      }
+    }));
+}

@@ -1,0 +1,257 @@
+/**
+ * The datapath: what Linux does with each packet, over a World, one packet at a time, with no I/O.
+ * inject() takes a frame received on a device; the stages (dev.ts, br_input.ts, ip_input.ts,
+ * ip_forward.ts, ip_output.ts, arp.ts, icmp.ts, nf_hook.ts) mirror the kernel files of the same name.
+ * Time is the capture's: timers (neighbour probes, conntrack expiry) run as the clock passes them.
+ *
+ *   frame ─► netifReceiveSkb ─► brHandleFrame ─┐
+ *                   │                           ▼ (to the bridge / not bridged)
+ *                   ├─► arpRcv                 ipRcv ─► PREROUTING ─► route ─┬─► ipLocalDeliver ─► INPUT ─► socket
+ *                   ▼                                                        └─► ipForward ─► FORWARD ─► ipOutput
+ *                 (other: UNHANDLED_PROTO)        ipLocalOut ─► OUTPUT ─► ipOutput ─► POSTROUTING ─► neigh ─► devQueueXmit
+ */
+import type { World, Netns } from './netns.js';
+import type { NetDevice } from './netdev.js';
+import { Skb } from './skb.js';
+import { PacketRecord, type Final, type HdrTuple, type Step, type Where } from './record.js';
+import { decodeFrame, L3_IPV4 } from './wire/decode.js';
+import { compileRuleset, EvalState, ChainResult, type CompiledRuleset } from './netfilter/compile.js';
+import { ConntrackTable, ctOptionsFromSysctl } from './conntrack/index.js';
+import { dropReasonName, type DropReason } from './drop_reason.js';
+import { formatIpv4 } from './inet.js';
+import { netifReceiveSkb } from './dev.js';
+import { neighTimerHandler } from './ip_output.js';
+import { Flowi4, FibResult } from './route.js';
+
+/** Options of a replay. */
+export interface DatapathOptions {
+  /** Verify checksums (off for captures taken with checksum offload). */
+  verifyChecksums: boolean;
+  /** Record steps (off for the fastest replay without a trace). */
+  trace: boolean;
+  allowUnsupported: boolean;
+  /** Seed for the deterministic choices (NAT port offsets). */
+  seed: number;
+}
+
+/** Runtime state of one namespace that the world does not hold. */
+export class NsRuntime {
+  rules: CompiledRuleset;
+  ct: ConntrackTable | null;
+  /** ip_error() / icmp rate limit state per destination host: tokens (seconds) and last time. */
+  icmpPeers = new Map<number, { tokens: number; last: number }>();
+  /** IP id counter for generated packets. */
+  ipId = 1;
+  constructor(rules: CompiledRuleset, ct: ConntrackTable | null) {
+    this.rules = rules;
+    this.ct = ct;
+  }
+}
+
+/** The model of every namespace's stack. */
+export class Datapath {
+  readonly world: World;
+  readonly opts: DatapathOptions;
+  readonly rt: NsRuntime[] = [];
+  /** Capture clock, seconds. */
+  now = 0;
+  /** Record of the packet being processed (generated packets report into their cause's record). */
+  rec: PacketRecord | null = null;
+  /** Records not yet handed out (waiting for queued copies), in index order. */
+  private open: PacketRecord[] = [];
+  private done: (r: PacketRecord) => void;
+  readonly st = new EvalState();
+  readonly cres = new ChainResult();
+  readonly fl = new Flowi4();
+  readonly fres = new FibResult();
+  /** Separate scratch for the reverse-path lookup, which runs while `fres` is still in use. */
+  readonly flRpf = new Flowi4();
+  readonly fresRpf = new FibResult();
+  /** Device counters: the world's devices carry them. */
+  warnings: string[] = [];
+  /** Nesting depth of packet handling (veth hops, generated packets): a loop guard. */
+  depth = 0;
+
+  constructor(world: World, opts: DatapathOptions, done: (r: PacketRecord) => void) {
+    this.world = world;
+    this.opts = opts;
+    this.done = done;
+    for (const ns of world.namespaces) {
+      const warnings: string[] = [];
+      const rules = compileRuleset(ns.ruleset, { allowUnsupported: opts.allowUnsupported, warnings });
+      world.warnings.push(...warnings);
+      const s = ns.sysctl;
+      const ct = rules.needsConntrack ? new ConntrackTable({ ...ctOptionsFromSysctl((k) => s.get(k)), seed: opts.seed + ns.id }) : null;
+      this.rt.push(new NsRuntime(rules, ct));
+    }
+    this.st.onRule = null;
+  }
+
+  /** Runtime of a namespace. */
+  nsrt(ns: Netns): NsRuntime {
+    return this.rt[ns.id];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Input.
+
+  private skb = new Skb();
+
+  /**
+   * A frame received on `dev` at time (sec, nsec). `frame` must be an Ethernet frame; `index` numbers
+   * the merged input.
+   */
+  inject(frame: Uint8Array, len: number, origLen: number, sec: number, nsec: number, dev: NetDevice, index: number, ts: string): void {
+    const t = sec + nsec / 1e9;
+    this.advance(t);
+    const rec = new PacketRecord(index, ts, t, dev.ns.name, dev.name);
+    this.rec = rec;
+    this.open.push(rec);
+    const skb = this.skb;
+    skb.load(frame, len);
+    skb.ns = dev.ns;
+    skb.dev = dev;
+    skb.index = index;
+    decodeFrame(skb.info, skb.data, len, origLen, 1, { verifyChecksums: this.opts.verifyChecksums });
+    rec.len = origLen;
+    describeKey(skb, rec);
+    for (let i = 0; i < skb.info.problemList.length; i++) rec.problems.push(dropReasonName(skb.info.problemList[i]));
+    this.depth = 0;
+    netifReceiveSkb(this, skb, dev);
+    this.release(rec);
+  }
+
+  /** Run every timer due up to time t (neighbour state machine, conntrack expiry). */
+  advance(t: number): void {
+    if (t < this.now) t = this.now; // captures merged out of order by a few ns: never go back
+    for (;;) {
+      let next = Infinity;
+      let nsNext: Netns | null = null;
+      for (const ns of this.world.namespaces) {
+        const n = ns.neigh.nextTimer();
+        if (n < next) {
+          next = n;
+          nsNext = ns;
+        }
+      }
+      if (next > t || !nsNext) break;
+      this.now = next;
+      neighTimerHandler(this, nsNext, next);
+    }
+    this.now = t;
+    for (const r of this.rt) if (r.ct) r.ct.expire(t);
+  }
+
+  /** End of input: let pending neighbour resolutions finish (as the kernel would after the capture). */
+  finish(): void {
+    let guard = 0;
+    for (;;) {
+      let pending = false;
+      for (const ns of this.world.namespaces) for (const n of ns.neigh.timed) if (n.queue.length) pending = true;
+      if (!pending || guard++ > 10000) break;
+      let next = Infinity;
+      for (const ns of this.world.namespaces) next = Math.min(next, ns.neigh.nextTimer());
+      if (next === Infinity) break;
+      this.advance(next);
+    }
+    // Anything still queued has nowhere to go (no timer): report it as the kernel's eventual failure.
+    for (const r of this.open) r.live = 0;
+    this.flush();
+  }
+
+  /** One copy of rec's packet reached its end. */
+  release(rec: PacketRecord): void {
+    rec.live--;
+    if (rec.live <= 0) this.flush();
+  }
+
+  private flush(): void {
+    while (this.open.length && this.open[0].live <= 0) this.done(this.open.shift()!);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reporting helpers used by the stages.
+
+  /** Where steps of a generated packet go (its `emitted` entry), null for the input packet. */
+  sink: Step[] | null = null;
+
+  /** Add a step to the current packet's record (only when tracing). */
+  step(s: Step): void {
+    if (!this.opts.trace) return;
+    if (this.sink) this.sink.push(s);
+    else if (this.rec) this.rec.steps.push(s);
+  }
+
+  /** Process a generated packet with its steps recorded on its own emitted entry. */
+  withSink(steps: Step[], fn: () => void): void {
+    const saved = this.sink;
+    this.sink = steps;
+    try {
+      fn();
+    } finally {
+      this.sink = saved;
+    }
+  }
+
+  /** The packet (copy) ends here. */
+  final(rec: PacketRecord | null, f: Final): void {
+    if (rec) rec.finals.push(f);
+  }
+
+  /** A drop: final verdict with the kernel's reason and the place. */
+  drop(skb: Skb, reason: DropReason, where: Where, detail?: string): void {
+    const ns = skb.ns?.name ?? '';
+    const name = dropReasonName(reason);
+    if (skb.dev) skb.dev.stats.rxDropped += skb.generated ? 0 : 0;
+    if (skb.generated) {
+      this.emittedFate(skb, `dropped ${name}${detail ? ' (' + detail + ')' : ''}`);
+      return;
+    }
+    this.step({ kind: 'drop', ns, stage: 'stage' in where ? where.stage : `${where.family} ${where.table} ${where.chain}`, reason: name, ...(detail ? { detail } : {}) });
+    this.final(this.recOf(skb), { verdict: 'dropped', ns, reason: name, where, ...(detail ? { detail } : {}) });
+  }
+
+  /** Record of the skb's input packet (the current record, or a queued packet's own). */
+  recOf(skb: Skb): PacketRecord | null {
+    if (this.rec && this.rec.index === skb.index) return this.rec;
+    for (const r of this.open) if (r.index === skb.index) return r;
+    return null;
+  }
+
+  /** Note what became of a generated packet, on its emitted entry. */
+  emittedFate(skb: Skb, fate: string): void {
+    const rec = this.recOf(skb);
+    if (!rec) return;
+    const e = rec.emitted[rec.emitted.length - 1];
+    if (e && !e.fate) e.fate = fate;
+  }
+
+  /** Header tuple of an skb now. */
+  hdr(skb: Skb): HdrTuple | null {
+    return hdrOf(skb);
+  }
+}
+
+/** The packet's header tuple as text (for records; not on the no-trace hot path except tx/final). */
+export function hdrOf(skb: Skb): HdrTuple | null {
+  const i = skb.info;
+  if (i.l3 !== L3_IPV4) return null;
+  const t: HdrTuple = { src: formatIpv4(i.src4), dst: formatIpv4(i.dst4) };
+  if (i.sport >= 0) {
+    t.sport = i.sport;
+    t.dport = i.dport;
+  } else if (i.icmpId >= 0) t.icmp_id = i.icmpId;
+  return t;
+}
+
+function describeKey(skb: Skb, rec: PacketRecord): void {
+  const i = skb.info;
+  rec.l3 = i.l3 === 1 ? 'ipv4' : i.l3 === 2 ? 'ipv6' : i.l3 === 3 ? 'arp' : '';
+  rec.proto = i.l4proto === 6 ? 'tcp' : i.l4proto === 17 ? 'udp' : i.l4proto === 1 ? 'icmp' : i.l4proto === 58 ? 'icmpv6' : i.l4proto >= 0 ? String(i.l4proto) : '';
+  rec.key = hdrOf(skb);
+  if (i.l3 === 3 && i.arpSpaOff >= 0) {
+    const b = skb.data;
+    const a = (o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+    rec.key = { src: a(i.arpSpaOff), dst: a(i.arpTpaOff) };
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * IPv4 output (net/ipv4/ip_output.c) and neighbour output (net/core/neighbour.c): locally generated
+ * packets are routed, go through OUTPUT (re-routed if NAT changed the destination: ip_route_me_harder)
+ * and POSTROUTING; ip_finish_output2 resolves the next hop. An unresolved neighbour queues the packet
+ * and sends ARP probes; a reply releases the queue, and after the probes run out (NUD_FAILED) the queued
+ * packets die with NEIGH_FAILED and an ICMP host unreachable (arp_error_report → ipv4_link_failure).
+ */
+import type { Datapath } from './datapath.js';
+import { hdrOf } from './datapath.js';
+import type { Netns } from './netns.js';
+import type { NetDevice } from './netdev.js';
+import type { Skb } from './skb.js';
+import { DR } from './drop_reason.js';
+import { nfHookIpv4 } from './nf_hook.js';
+import { devQueueXmit } from './dev.js';
+import { formatIpv4, formatMac } from './inet.js';
+import {
+  Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE,
+  NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName,
+} from './neigh.js';
+import { arpSend } from './arp.js';
+import { ARPOP_REQUEST } from './wire/arp.js';
+import { icmpSend } from './icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_HOST_UNREACH } from './wire/icmp.js';
+import { RTN_LOCAL, RTN_BROADCAST, tableName } from './route.js';
+
+/** ip_route_output_key() for a locally generated packet; sets oif/nexthop. False when no route. */
+export function ipRouteOutput(dp: Datapath, skb: Skb): boolean {
+  const ns = skb.ns!;
+  const fl = dp.fl;
+  const res = dp.fres;
+  const i = skb.info;
+  fl.daddr = i.dst4;
+  fl.saddr = i.src4;
+  fl.iif = ns.loopback();
+  fl.oif = null;
+  fl.mark = skb.mark;
+  fl.tos = i.tos & 0x1c;
+  fl.proto = i.l4proto;
+  fl.sport = i.sport < 0 ? 0 : i.sport;
+  fl.dport = i.dport < 0 ? 0 : i.dport;
+  ns.fib4.lookup(fl, res);
+  const r = res.route;
+  if (res.err !== null || !r) {
+    dp.step({ kind: 'route', ns: ns.name, table: res.table ? tableName(res.table) : '', rule: res.rule ? res.rule.text.replace(/\t/g, ' ') : '', route: r ? r.text : 'no route', result: res.err ?? 'ENETUNREACH' });
+    const reason = res.err === 'EINVAL' ? DR.BLACKHOLE : DR.IP_OUTNOROUTES;
+    dp.drop(skb, reason, { stage: 'ip_route_output_key', ...(r ? { route: r.text } : {}) }, res.err ?? 'ENETUNREACH');
+    return false;
+  }
+  skb.rt = r;
+  if (r.type === RTN_LOCAL) {
+    skb.oif = ns.loopback();
+    skb.nexthop = 0;
+  } else {
+    const nh = r.nh[0];
+    skb.oif = nh?.dev ?? null;
+    skb.nexthop = nh?.gw ?? 0;
+  }
+  dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: res.rule ? res.rule.text.replace(/\t/g, ' ') : '', route: r.text, result: r.type === RTN_LOCAL ? 'local' : 'output', ...(skb.oif ? { oif: skb.oif.name } : {}) });
+  return true;
+}
+
+/** __ip_local_out(): route, OUTPUT hook (re-route after DNAT), then ip_output. */
+export function ipLocalOut(dp: Datapath, skb: Skb): void {
+  skb.iif = null;
+  if (!ipRouteOutput(dp, skb)) return;
+  const daddr = skb.info.dst4;
+  const mark = skb.mark;
+  if (!nfHookIpv4(dp, skb, 'output')) return;
+  if (skb.info.dst4 !== daddr || skb.mark !== mark) {
+    // ip_route_me_harder(): NAT or a mark changed the destination: route again.
+    if (!ipRouteOutput(dp, skb)) return;
+  }
+  ipOutput(dp, skb);
+}
+
+/** ip_output(): POSTROUTING, then ip_finish_output2. */
+export function ipOutput(dp: Datapath, skb: Skb): void {
+  if (!nfHookIpv4(dp, skb, 'postrouting')) return;
+  ipFinishOutput2(dp, skb);
+}
+
+/** ip_finish_output2(): pick the neighbour of the next hop and hand the packet to it. */
+export function ipFinishOutput2(dp: Datapath, skb: Skb): void {
+  const dev = skb.oif;
+  if (!dev) {
+    dp.drop(skb, DR.IP_OUTNOROUTES, { stage: 'ip_finish_output2' }, 'no output device');
+    return;
+  }
+  const ns = dev.ns;
+  if (dev.kind === 'loopback' || (skb.rt && skb.rt.type === RTN_LOCAL)) {
+    // Local destination: loopback_xmit → netif_rx on lo.
+    fillEth(skb, 0, 0, 0, 0);
+    devQueueXmit(dp, skb, ns.loopback() ?? dev);
+    return;
+  }
+  const nh = skb.nexthop || skb.info.dst4;
+  if (skb.rt && skb.rt.type === RTN_BROADCAST || nh === 0xffffffff) {
+    fillEth(skb, 0xffff, 0xffffffff, dev.macHi, dev.macLo);
+    devQueueXmit(dp, skb, dev);
+    return;
+  }
+  let n = ns.neigh.lookup(dev, nh);
+  if (!n) n = ns.neigh.create(dev, nh);
+  neighOutput(dp, skb, n as Neighbour<unknown>);
+}
+
+function fillEth(skb: Skb, dHi: number, dLo: number, sHi: number, sLo: number): void {
+  const b = skb.data;
+  b[0] = dHi >>> 8;
+  b[1] = dHi & 255;
+  b[2] = dLo >>> 24;
+  b[3] = (dLo >>> 16) & 255;
+  b[4] = (dLo >>> 8) & 255;
+  b[5] = dLo & 255;
+  b[6] = sHi >>> 8;
+  b[7] = sHi & 255;
+  b[8] = sLo >>> 24;
+  b[9] = (sLo >>> 16) & 255;
+  b[10] = (sLo >>> 8) & 255;
+  b[11] = sLo & 255;
+  const i = skb.info;
+  i.dstMacHi = dHi;
+  i.dstMacLo = dLo;
+  i.srcMacHi = sHi;
+  i.srcMacLo = sLo;
+}
+
+/** neigh_output() / __neigh_event_send(): send now, or queue and resolve. */
+function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
+  const dev = n.dev;
+  const ns = dev.ns;
+  const addr = formatIpv4(n.addr);
+  if (n.state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE | NUD_STALE)) {
+    if (n.state & NUD_STALE) {
+      // First use of a STALE entry: DELAY, and probe after delay_first_probe_time unless confirmed.
+      n.state = NUD_DELAY;
+      ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'delay_first_probe_time'));
+      dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
+    } else dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
+    fillEth(skb, n.macHi, n.macLo, dev.macHi, dev.macLo);
+    devQueueXmit(dp, skb, dev);
+    return;
+  }
+  // NONE / FAILED / INCOMPLETE: queue (arp_queue, up to unres_qlen) and probe.
+  const rec = dp.recOf(skb);
+  const q = skb.generated ? skb : skb.clone();
+  if (n.state === NUD_NONE || n.state === NUD_FAILED) {
+    n.state = NUD_INCOMPLETE;
+    n.probes = 0;
+    n.updated = dp.now;
+    n.queue.push(q);
+    if (rec && !skb.generated) rec.live++;
+    dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: 'unresolved: packet queued, ARP request sent' });
+    neighProbe(dp, n, skb);
+    ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'retrans_time_ms') / 1000);
+    return;
+  }
+  const max = ns.sysctl.neigh(dev.name, 'unres_qlen') || 101;
+  if (n.queue.length >= max) {
+    // __neigh_event_send: drop the oldest queued packet to make room.
+    const old = n.queue.shift() as Skb;
+    neighQueueDrop(dp, old, DR.NEIGH_QUEUEFULL, n, `unres_qlen ${max} reached`);
+  }
+  n.queue.push(q);
+  if (rec && !skb.generated) rec.live++;
+  dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
+}
+
+/** arp_solicit(): one probe (broadcast while INCOMPLETE, unicast to the known address in PROBE). */
+function neighProbe(dp: Datapath, n: Neighbour<unknown>, cause: Skb | null): void {
+  const dev = n.dev;
+  const src = dev.primaryAddr4(n.addr) || dev.primaryAddr4();
+  const unicast = n.state === NUD_PROBE && n.macHi >= 0;
+  n.probes++;
+  const c = cause ?? (n.queue[0] as Skb | undefined) ?? null;
+  const saved = dp.rec;
+  if (c) dp.rec = dp.recOf(c);
+  if (c) arpSend(dp, c, ARPOP_REQUEST, dev, src, n.addr, unicast ? n.macHi : 0xffff, unicast ? n.macLo : 0xffffffff, -1, -1);
+  dp.rec = saved;
+}
+
+function neighQueueDrop(dp: Datapath, skb: Skb, reason: number, n: Neighbour<unknown>, detail: string): void {
+  const saved = dp.rec;
+  const rec = dp.recOf(skb);
+  dp.rec = rec;
+  dp.drop(skb, reason, { stage: reason === DR.NEIGH_FAILED ? 'neigh_invalidate' : '__neigh_event_send', dev: n.dev.name }, detail);
+  if (reason === DR.NEIGH_FAILED && skb.info.l3 === 1) {
+    // arp_error_report → ipv4_link_failure → icmp_send(host unreachable).
+    icmpSend(dp, skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, 'neigh failed');
+  }
+  dp.rec = saved;
+  if (rec && !skb.generated) dp.release(rec);
+}
+
+/** neigh_update(): new link-layer address and state; a valid entry releases its queue. */
+export function neighUpdate(dp: Datapath, n: Neighbour<unknown>, hi: number, lo: number, state: number): void {
+  const ns = n.dev.ns;
+  n.macHi = hi;
+  n.macLo = lo;
+  n.state = state;
+  n.updated = dp.now;
+  if (state & NUD_REACHABLE) {
+    n.confirmed = dp.now;
+    ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(n.dev.name, 'base_reachable_time_ms') / 1000);
+  } else if (state & NUD_STALE) ns.neigh.setTimer(n, Infinity);
+  if ((state & NUD_VALID) && n.queue.length) {
+    const q = n.queue as Skb[];
+    n.queue = [];
+    for (const skb of q) {
+      const saved = dp.rec;
+      const rec = dp.recOf(skb);
+      dp.rec = rec;
+      dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: nudName(state), action: 'resolved: queued packet sent', lladdr: formatMac(hi, lo) });
+      fillEth(skb, hi, lo, n.dev.macHi, n.dev.macLo);
+      dp.depth = 0;
+      devQueueXmit(dp, skb, n.dev);
+      dp.rec = saved;
+      if (rec && !skb.generated) dp.release(rec);
+    }
+  }
+}
+
+/** neigh_timer_handler(): run the state machine of every entry whose timer is due at `now`. */
+export function neighTimerHandler(dp: Datapath, ns: Netns, now: number): void {
+  for (const n0 of [...ns.neigh.timed]) {
+    const n = n0 as Neighbour<unknown>;
+    if (n.timerAt > now) continue;
+    const dev = n.dev;
+    const retrans = ns.sysctl.neigh(dev.name, 'retrans_time_ms') / 1000;
+    if (n.state & NUD_REACHABLE) {
+      // REACHABLE → STALE after reachable_time without confirmation (base value, not randomised: README).
+      n.state = NUD_STALE;
+      ns.neigh.setTimer(n, Infinity);
+      continue;
+    }
+    if (n.state & NUD_DELAY) {
+      if (n.confirmed >= n.updated && now - n.confirmed < ns.sysctl.neigh(dev.name, 'delay_first_probe_time')) {
+        n.state = NUD_REACHABLE;
+        ns.neigh.setTimer(n, n.confirmed + ns.sysctl.neigh(dev.name, 'base_reachable_time_ms') / 1000);
+        continue;
+      }
+      n.state = NUD_PROBE;
+      n.probes = 0;
+    }
+    const maxProbes = n.state & NUD_INCOMPLETE
+      ? ns.sysctl.neigh(dev.name, 'mcast_solicit') + ns.sysctl.neigh(dev.name, 'app_solicit')
+      : ns.sysctl.neigh(dev.name, 'ucast_solicit') + ns.sysctl.neigh(dev.name, 'app_solicit');
+    if ((n.state & (NUD_INCOMPLETE | NUD_PROBE)) && n.probes >= maxProbes) {
+      // neigh_invalidate(): FAILED; every queued packet dies.
+      n.state = NUD_FAILED;
+      ns.neigh.setTimer(n, Infinity);
+      const q = n.queue as Skb[];
+      n.queue = [];
+      for (const skb of q) {
+        const saved = dp.rec;
+        dp.rec = dp.recOf(skb);
+        dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'FAILED', action: `no answer to ${n.probes} ARP probes` });
+        dp.rec = saved;
+        neighQueueDrop(dp, skb, DR.NEIGH_FAILED, n, `no ARP reply from ${formatIpv4(n.addr)} after ${n.probes} probes`);
+      }
+      continue;
+    }
+    if (n.state & (NUD_INCOMPLETE | NUD_PROBE)) {
+      neighProbe(dp, n, null);
+      ns.neigh.setTimer(n, now + retrans);
+      continue;
+    }
+    if (n.state & (NUD_PERMANENT | NUD_NOARP)) ns.neigh.setTimer(n, Infinity);
+    else ns.neigh.setTimer(n, Infinity);
+  }
+  void hdrOf;
+}

@@ -1,0 +1,296 @@
+/**
+ * NF_HOOK for IPv4 and the bridge family: the base chains of a hook in priority order, with the
+ * conntrack (−200), NAT core (−100 / 100) and confirm (INT_MAX) entries where the kernel registers
+ * them (nf_conntrack_proto.c ipv4_conntrack_ops, nf_nat_proto.c nf_nat_ipv4_ops).
+ */
+import type { Datapath } from './datapath.js';
+import { hdrOf } from './datapath.js';
+import type { Skb } from './skb.js';
+import { nftDoChain, V_DROP, VERDICT_NAMES, natReqText, type CompiledChain, type CompiledRule, type NatReq, type RejectReq } from './netfilter/compile.js';
+import { DR } from './drop_reason.js';
+import {
+  CtPacket, CtResult, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IP_CT_RELATED_REPLY,
+  nfNatSetupInfo, nfNatAllocNullBinding, nfNatPacket, natManipPkt4, NatRewrite, nfNatInitialized,
+  NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST, NatRange, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
+  NF_NAT_RANGE_PERSISTENT, type NatManip,
+} from './conntrack/index.js';
+import { decodeL3 } from './wire/decode.js';
+import { icmpSend, tcpV4SendReset } from './icmp.js';
+import { ICMP_DEST_UNREACH } from './wire/icmp.js';
+
+/** IPv4 hook names. */
+export type Hook4 = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+
+const PRIO_CONNTRACK = -200;
+const PRIO_NAT_DST = -100;
+const PRIO_NAT_SRC = 100;
+
+const ctPkt = new CtPacket();
+/** ctinfo → the state name `ct state` matches. */
+const CTINFO_NAMES = ['ESTABLISHED', 'RELATED', 'NEW', 'ESTABLISHED', 'RELATED'];
+const ctRes = new CtResult();
+const natRw = new NatRewrite();
+
+/**
+ * Run the IPv4 hook for skb. Returns true when the packet goes on (accepted), false when netfilter
+ * dropped it (already reported) — NF_HOOK's okfn is the caller's next line.
+ */
+export function nfHookIpv4(dp: Datapath, skb: Skb, hook: Hook4): boolean {
+  const ns = skb.ns!;
+  const rt = dp.nsrt(ns);
+  const chains = rt.rules.chainsFor('ip', hook);
+  const ctOn = rt.ct !== null;
+  const ctHook = ctOn && (hook === 'prerouting' || hook === 'output');
+  const natPrio = hook === 'prerouting' || hook === 'output' ? PRIO_NAT_DST : hook === 'forward' ? NaN : PRIO_NAT_SRC;
+  const natOn = ctOn && rt.rules.hasNat && !Number.isNaN(natPrio);
+  const confirmHook = ctOn && (hook === 'postrouting' || hook === 'input');
+  let ctDone = !ctHook;
+  let natDone = !natOn;
+  for (let i = 0; i <= chains.length; i++) {
+    const c = i < chains.length ? chains[i] : null;
+    const prio = c ? c.base!.prio : Infinity;
+    if (!ctDone && prio > PRIO_CONNTRACK) {
+      ctDone = true;
+      if (!nfConntrackIn(dp, skb, hook)) return false;
+    }
+    if (!natDone && prio > natPrio) {
+      natDone = true;
+      if (!nfNatInet(dp, skb, hook)) return false;
+    }
+    if (!c) break;
+    if (c.base!.type === 'nat') continue; // evaluated by the NAT core, for a connection's first packet only
+    if (!runChain(dp, skb, c, hook)) return false;
+  }
+  if (confirmHook && skb.ct && !skb.untracked) rt.ct!.confirm(skb.ct, dp.now);
+  return true;
+}
+
+/** Evaluate one base chain; false when it dropped the packet (reported here). */
+export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string): boolean {
+  const st = dp.st;
+  const res = dp.cres;
+  st.now = dp.now;
+  st.reject = null;
+  st.nat = null;
+  st.jumpTarget = null;
+  st.flowHash = flowHash(skb);
+  st.logs.length = 0;
+  const ns = skb.ns!.name;
+  const table = c.table;
+  if (dp.opts.trace) {
+    st.onRule = (chain: CompiledChain, rule: CompiledRule, v: number) => {
+      dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: `${rule.handle} ${rule.text}`, verdict: VERDICT_NAMES[v] });
+    };
+  } else st.onRule = null;
+  nftDoChain(c, skb, st, res);
+  st.onRule = null;
+  if (dp.opts.trace && res.rule === null) {
+    dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: c.name, hook, prio: c.base!.prio, rule: 'policy', verdict: res.verdict === V_DROP ? 'policy-drop' : 'policy-accept' });
+  }
+  if (res.verdict !== V_DROP) return true;
+  const holder = res.chain ?? c;
+  const where = {
+    family: table.family, table: table.name, chain: holder.name,
+    rule: res.rule ? res.rule.text : 'policy', handle: res.rule ? res.rule.handle : null, base_chain: c.name, hook,
+  };
+  const rej = st.reject as RejectReq | null;
+  const detail = rej ? `reject ${rej.type ?? 'icmp'} ${rej.code ?? 'port-unreachable'}` : undefined;
+  if (rej) nfReject(dp, skb, rej.type, rej.code); // generates a packet: uses st/res, read above
+  dp.drop(skb, DR.NETFILTER_DROP, where, detail);
+  if (skb.ct && !skb.untracked && !isConfirmed(skb)) dp.nsrt(skb.ns!).ct!.discard(skb.ct);
+  return false;
+}
+
+function isConfirmed(skb: Skb): boolean {
+  return (skb.ct!.status & 8) !== 0;
+}
+
+/** Fill the conntrack view of the packet from its decoded headers. */
+function fillCtPacket(skb: Skb): CtPacket {
+  const i = skb.info;
+  const p = ctPkt.reset();
+  const b = skb.data;
+  p.l3 = 4;
+  p.proto = i.l4proto;
+  p.src4 = i.src4;
+  p.dst4 = i.dst4;
+  p.sport = i.sport < 0 ? 0 : i.sport;
+  p.dport = i.dport < 0 ? 0 : i.dport;
+  p.icmpType = i.icmpType;
+  p.icmpCode = i.icmpCode;
+  p.icmpId = i.icmpId;
+  if (i.l4proto === 1 && i.l4Off >= 0 && i.l4Off + 6 <= skb.len) p.icmpId = (b[i.l4Off + 4] << 8) | b[i.l4Off + 5];
+  const l4Total = Math.max(0, Math.min(i.l3Len, skb.len - i.l3Off) - i.ipHdrLen);
+  if (i.l4proto === 6 && i.l4Off >= 0) {
+    const doff = ((b[i.l4Off + 12] >> 4) & 15) << 2;
+    p.tcpFlags = i.tcpFlags < 0 ? 0 : i.tcpFlags & 0xff;
+    p.tcpSeq = i.tcpSeq >>> 0;
+    p.tcpAck = i.tcpAck >>> 0;
+    p.tcpWin = i.tcpWin < 0 ? 0 : i.tcpWin;
+    p.tcpOptLen = Math.max(0, doff - 20);
+    p.tcpWscale = i.tcpWscale;
+    p.tcpSackPerm = i.tcpSackPerm;
+    p.payloadLen = Math.max(0, l4Total - doff);
+    p.hdrError = doff < 20 || doff > l4Total;
+  } else p.payloadLen = Math.max(0, l4Total - (i.l4proto === 17 ? 8 : 0));
+  if (i.icmpInnerOff >= 0) {
+    // Quoted header of an ICMP error: IPv4 header, then 8 bytes of transport (RFC 792).
+    const o = i.icmpInnerOff;
+    const ihl = (b[o] & 15) << 2;
+    const t = o + ihl;
+    if (o + 20 <= skb.len && t + 8 <= skb.len) {
+      p.innerValid = true;
+      p.innerProto = b[o + 9];
+      p.innerSrc4 = ((b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15]) >>> 0;
+      p.innerDst4 = ((b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19]) >>> 0;
+      p.innerSport = (b[t] << 8) | b[t + 1];
+      p.innerDport = (b[t + 2] << 8) | b[t + 3];
+      if (p.innerProto === 1) {
+        p.innerIcmpType = b[t];
+        p.innerIcmpCode = b[t + 1];
+        p.innerIcmpId = (b[t + 4] << 8) | b[t + 5];
+      }
+    }
+  }
+  return p;
+}
+
+/** nf_conntrack_in(): attach the connection (or mark invalid / untracked). */
+function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
+  const ns = skb.ns!;
+  const ct = dp.nsrt(ns).ct!;
+  if (skb.untracked) {
+    skb.ct = null;
+    skb.ctinfo = IP_CT_UNTRACKED;
+    dp.step({ kind: 'ct', ns: ns.name, state: 'UNTRACKED', dir: '-', id: 0 });
+    return true;
+  }
+  if (skb.ct) return true; // already attached (e.g. br_netfilter ran prerouting before)
+  if (skb.info.l3 !== 1) return true;
+  ct.in(fillCtPacket(skb), dp.now, ctRes);
+  if (ctRes.verdict === 'drop') {
+    dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_conntrack_in', detail: ctRes.detail }, ctRes.detail);
+    return false;
+  }
+  if (ctRes.verdict === 'invalid' || !ctRes.conn) {
+    skb.ct = null;
+    skb.ctinfo = -1;
+    dp.step({ kind: 'ct', ns: ns.name, state: 'INVALID', dir: '-', id: 0, ...(ctRes.detail ? { detail: ctRes.detail } : {}) });
+    return true;
+  }
+  skb.ct = ctRes.conn;
+  skb.ctinfo = ctRes.ctinfo;
+  const state = CTINFO_NAMES[skb.ctinfo] ?? 'INVALID';
+  const dir = ctRes.dir === 0 ? 'original' : 'reply';
+  const rec = dp.recOf(skb);
+  if (rec && !skb.generated && !rec.ct) rec.ct = { state, dir, id: skb.ct.id };
+  dp.step({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id });
+  void hook;
+  return true;
+}
+
+/**
+ * nf_nat_inet_fn(): for a connection's first packet (NEW or RELATED, not yet bound for this manip)
+ * run the nat chains of this hook until one binds; no binding → null binding. Then translate the
+ * packet from the binding (nf_nat_packet), in both directions.
+ */
+function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
+  const conn = skb.ct;
+  if (!conn || skb.untracked || skb.info.l3 !== 1) return true;
+  const ns = skb.ns!;
+  const rt = dp.nsrt(ns);
+  const manip: NatManip = hook === 'prerouting' || hook === 'output' ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC;
+  const ctinfo = skb.ctinfo;
+  if ((ctinfo === IP_CT_NEW || ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY) && !nfNatInitialized(conn, manip)) {
+    if (ctinfo === IP_CT_NEW) {
+      const natChains = rt.rules.chainsFor('ip', hook).filter((c) => c.base!.type === 'nat');
+      for (const c of natChains) {
+        if (!runChain(dp, skb, c, hook)) return false;
+        const req = dp.st.nat;
+        if (req) {
+          if (!natBind(dp, skb, req, manip, hook)) return false;
+          break;
+        }
+      }
+    }
+    if (!nfNatInitialized(conn, manip)) nfNatAllocNullBinding(rt.ct!, conn, manip, dp.now);
+  }
+  // nf_nat_packet(): rewrite if this direction needs this manip.
+  if (nfNatPacket(conn, ctinfo, manip, natRw)) {
+    const before = hdrOf(skb)!;
+    const i = skb.info;
+    natManipPkt4(skb.data, i.l3Off, i.l4Off, i.l4proto, natRw);
+    decodeL3(i, skb.data, i.l3Off, skb.len, skb.len, 0x0800, { verifyChecksums: false });
+    const after = hdrOf(skb)!;
+    const kind = manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat';
+    const rec = dp.recOf(skb);
+    if (rec && !skb.generated) rec.nat.push({ kind, ns: ns.name, hook, before, after, created: false });
+    dp.step({ kind: 'nat', ns: ns.name, hook, manip: kind, from: before, to: after, binding: `ct ${conn.id}` });
+  }
+  return true;
+}
+
+function natBind(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hook4): boolean {
+  const ns = skb.ns!;
+  const conn = skb.ct!;
+  let minAddr = req.minAddr, maxAddr = req.maxAddr;
+  if (req.kind === 'masquerade') {
+    // nf_nat_masquerade_ipv4(): the source address the route out of oif would choose.
+    const oif = skb.oif;
+    const gw = skb.nexthop || skb.info.dst4;
+    const a = oif ? oif.primaryAddr4(gw) : 0;
+    if (a === 0) {
+      dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_masquerade', detail: `no IPv4 address on ${oif?.name ?? '?'}` });
+      return false;
+    }
+    minAddr = maxAddr = a;
+  } else if (req.kind === 'redirect') {
+    // nf_nat_redirect_ipv4(): the primary address of the incoming device (127.0.0.1 for local output).
+    const a = hook === 'output' ? 0x7f000001 : (skb.iif ? skb.iif.primaryAddr4() : 0);
+    if (a === 0) {
+      dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_redirect', detail: 'no address on the input device' });
+      return false;
+    }
+    minAddr = maxAddr = a;
+  }
+  let flags = 0;
+  if (req.flags.includes('random')) flags |= NF_NAT_RANGE_PROTO_RANDOM;
+  if (req.flags.includes('fully-random')) flags |= NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+  if (req.flags.includes('persistent')) flags |= NF_NAT_RANGE_PERSISTENT;
+  const range = minAddr
+    ? NatRange.v4(minAddr, maxAddr, req.minPort ? req.minPort : -1, req.minPort ? req.maxPort : -1, flags)
+    : req.minPort ? NatRange.ports(req.minPort, req.maxPort, flags) : Object.assign(new NatRange(), { flags });
+  const rt = dp.nsrt(ns);
+  const ok = nfNatSetupInfo(rt.ct!, conn, range, manip, dp.now);
+  dp.step({ kind: 'local', ns: ns.name, what: `nat binding ${natReqText(req)}${ok ? '' : ' failed: no free tuple'}` });
+  if (!ok) {
+    dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_setup_info', detail: 'no unique tuple in range' });
+    return false;
+  }
+  const rec = dp.recOf(skb);
+  if (rec && !skb.generated) rec.nat.push({ kind: manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat', ns: ns.name, hook, before: hdrOf(skb)!, after: hdrOf(skb)!, created: true });
+  return true;
+}
+
+/** nft_reject_ipv4 / ipt_REJECT: send the TCP RST or ICMP error the rule asks for. */
+function nfReject(dp: Datapath, skb: Skb, type: string | null, code: string | null): void {
+  if (skb.info.l3 !== 1) return;
+  if (type === 'tcp reset') {
+    if (skb.info.l4proto === 6) tcpV4SendReset(dp, skb, 'reject');
+    return;
+  }
+  const codes: Record<string, number> = {
+    'net-unreachable': 0, 'host-unreachable': 1, 'prot-unreachable': 2, 'port-unreachable': 3,
+    'net-prohibited': 9, 'host-prohibited': 10, 'admin-prohibited': 13, 'no-route': 0, 'addr-unreachable': 1,
+  };
+  icmpSend(dp, skb, ICMP_DEST_UNREACH, codes[code ?? 'port-unreachable'] ?? 3, 0, 'reject');
+}
+
+/** A stable per-flow hash (for deterministic `statistic random`, ECMP). */
+export function flowHash(skb: Skb): number {
+  const i = skb.info;
+  let h = Math.imul(i.src4 ^ 0x9e3779b9, 0x85ebca6b) ^ i.dst4;
+  h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35) ^ ((i.sport & 0xffff) << 16 | (i.dport & 0xffff)) ^ i.l4proto;
+  h ^= h >>> 13;
+  return h >>> 0;
+}

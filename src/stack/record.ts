@@ -1,0 +1,122 @@
+/**
+ * What the datapath reports for one input packet: its steps, its fate, the NAT it met and the packets
+ * the stack generated because of it. Plain data, so trace formatters (src/trace) and workers can take
+ * it as is. Field names are the trace schema's (README: trace schema, version 1).
+ */
+
+/** Header summary as seen at one point: addresses as text (formatting happens once, at record time). */
+export interface HdrTuple {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  icmp_id?: number;
+}
+
+/** One step on the packet's path. `kind` says which fields are present. */
+export type Step =
+  | { kind: 'rx'; ns: string; dev: string; pkttype: string }
+  | { kind: 'bridge'; ns: string; bridge: string; port: string; action: string; to?: string[] }
+  | { kind: 'nf'; ns: string; family: string; table: string; chain: string; hook: string; prio: number; rule: string; verdict: string }
+  | { kind: 'ct'; ns: string; state: string; dir: string; id: number; detail?: string }
+  | { kind: 'nat'; ns: string; hook: string; manip: string; from: HdrTuple; to: HdrTuple; binding: string }
+  | { kind: 'route'; ns: string; table: string; rule: string; route: string; result: string; oif?: string; via?: string; src?: string }
+  | { kind: 'rpfilter'; ns: string; dev: string; mode: string; result: string }
+  | { kind: 'forward'; ns: string; ttl: number }
+  | { kind: 'neigh'; ns: string; dev: string; addr: string; state: string; action: string; lladdr?: string }
+  | { kind: 'socket'; ns: string; socket: string }
+  | { kind: 'local'; ns: string; what: string }
+  | { kind: 'tx'; ns: string; dev: string; hdr: HdrTuple | null }
+  | { kind: 'veth'; from: string; to: string }
+  | { kind: 'drop'; ns: string; stage: string; reason: string; detail?: string };
+
+/** Where a drop was decided. */
+export type Where =
+  | { stage: string; dev?: string; route?: string; detail?: string }
+  | { family: string; table: string; chain: string; rule: string; handle: number | null; base_chain: string; hook: string };
+
+/** The packet's fate. */
+export interface Final {
+  verdict: 'delivered' | 'transmitted' | 'dropped' | 'consumed' | 'unmodelled';
+  ns: string;
+  dev?: string;
+  socket?: string;
+  reason?: string;
+  detail?: string;
+  where?: Where;
+  /** Post-NAT header on the egress device (transmitted) or at the socket (delivered). */
+  out?: HdrTuple;
+  /** Other devices a flooded copy left by. */
+  also?: string[];
+}
+
+/** A translation the packet underwent. */
+export interface NatRecord {
+  kind: 'snat' | 'dnat';
+  ns: string;
+  hook: string;
+  before: HdrTuple;
+  after: HdrTuple;
+  /** True when this packet created the binding (first packet of the connection). */
+  created: boolean;
+}
+
+/** A packet the stack generated because of this one. */
+export interface Emitted {
+  type: string;
+  ns: string;
+  dev: string | null;
+  src: string;
+  dst: string;
+  detail?: string;
+  /** What happened to it (transmitted on dev, dropped with reason...). */
+  fate?: string;
+  /** Its own path through the stack. */
+  steps?: Step[];
+}
+
+/** The record of one input packet. */
+export class PacketRecord {
+  index: number;
+  ts: string;
+  inNs: string;
+  inDev: string;
+  steps: Step[] = [];
+  finals: Final[] = [];
+  nat: NatRecord[] = [];
+  ct: { state: string; dir: string; id: number } | null = null;
+  emitted: Emitted[] = [];
+  problems: string[] = [];
+  /** Copies of this packet still in flight (waiting in a neighbour queue). */
+  live = 1;
+  /** Capture timestamp in seconds (float), for timers. */
+  t: number;
+  /** Key summary of the packet as it entered (for summaries and explain). */
+  key: HdrTuple | null = null;
+  proto = '';
+  l3 = '';
+  len = 0;
+
+  constructor(index: number, ts: string, t: number, inNs: string, inDev: string) {
+    this.index = index;
+    this.ts = ts;
+    this.t = t;
+    this.inNs = inNs;
+    this.inDev = inDev;
+  }
+
+  /** The single fate reported: delivered/consumed beat transmitted beats dropped (a flood's copies). */
+  final(): Final {
+    const f = this.finals;
+    if (f.length === 0) return { verdict: 'dropped', ns: this.inNs, reason: 'NOT_SPECIFIED', detail: 'no outcome recorded (model bug)' };
+    if (f.length === 1) return f[0];
+    const rank = (v: Final['verdict']) => (v === 'delivered' ? 0 : v === 'consumed' ? 1 : v === 'transmitted' ? 2 : v === 'unmodelled' ? 3 : 4);
+    let best = f[0];
+    for (const x of f) if (rank(x.verdict) < rank(best.verdict)) best = x;
+    if (best.verdict === 'transmitted') {
+      const also = f.filter((x) => x !== best && x.verdict === 'transmitted' && x.dev).map((x) => x.dev!);
+      if (also.length) return { ...best, also };
+    }
+    return best;
+  }
+}

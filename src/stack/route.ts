@@ -1,0 +1,269 @@
+/**
+ * IPv4 policy routing: rules (net/core/fib_rules.c) and tables (net/ipv4/fib_trie.c), as data with a
+ * lookup that mirrors fib_lookup(): rules in ascending priority, a table miss or a `throw` route goes
+ * on to the next rule, blackhole/unreachable/prohibit end the lookup with their error.
+ */
+import type { NetDevice } from './netdev.js';
+import { formatIpv4, maskOf } from './inet.js';
+
+/** Route types (include/uapi/linux/rtnetlink.h RTN_*). */
+export const RTN_UNICAST = 1,
+  RTN_LOCAL = 2,
+  RTN_BROADCAST = 3,
+  RTN_ANYCAST = 4,
+  RTN_MULTICAST = 5,
+  RTN_BLACKHOLE = 6,
+  RTN_UNREACHABLE = 7,
+  RTN_PROHIBIT = 8,
+  RTN_THROW = 9,
+  RTN_NAT = 10;
+
+/** Route type names as `ip route` prints them. */
+export const RTN_NAMES = ['', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat'];
+
+/** Well-known table ids (rtnetlink.h RT_TABLE_*). */
+export const RT_TABLE_DEFAULT = 253,
+  RT_TABLE_MAIN = 254,
+  RT_TABLE_LOCAL = 255;
+
+/** Table name as `ip` prints it. */
+export function tableName(id: number): string {
+  return id === RT_TABLE_MAIN ? 'main' : id === RT_TABLE_LOCAL ? 'local' : id === RT_TABLE_DEFAULT ? 'default' : String(id);
+}
+
+/** One next hop (struct fib_nh). gw 0 = directly connected. */
+export interface FibNh {
+  gw: number;
+  dev: NetDevice | null;
+  weight: number;
+}
+
+/** One route (struct fib_alias + fib_info). */
+export class FibRoute {
+  type = RTN_UNICAST;
+  dst = 0;
+  len = 0;
+  tos = 0;
+  metric = 0;
+  table = RT_TABLE_MAIN;
+  scope: 'global' | 'link' | 'host' | 'nowhere' | 'site' = 'global';
+  /** Preferred source, 0 when none. */
+  prefsrc = 0;
+  nh: FibNh[] = [];
+  proto = '';
+  /** The route as `ip route` prints it, for traces. */
+  text = '';
+}
+
+/** Render a route like `ip route show table all`. */
+export function routeText(r: FibRoute): string {
+  const parts: string[] = [];
+  if (r.type !== RTN_UNICAST) parts.push(RTN_NAMES[r.type]);
+  parts.push(r.len === 0 && r.dst === 0 ? 'default' : r.len === 32 ? formatIpv4(r.dst) : `${formatIpv4(r.dst)}/${r.len}`);
+  if (r.nh.length === 1) {
+    const nh = r.nh[0];
+    if (nh.gw) parts.push('via', formatIpv4(nh.gw));
+    if (nh.dev) parts.push('dev', nh.dev.name);
+  } else {
+    for (const nh of r.nh) parts.push('nexthop', ...(nh.gw ? ['via', formatIpv4(nh.gw)] : []), ...(nh.dev ? ['dev', nh.dev.name] : []), 'weight', String(nh.weight));
+  }
+  if (r.table !== RT_TABLE_MAIN) parts.push('table', tableName(r.table));
+  if (r.proto) parts.push('proto', r.proto);
+  if (r.scope !== 'global' && r.type === RTN_UNICAST) parts.push('scope', r.scope);
+  if (r.prefsrc) parts.push('src', formatIpv4(r.prefsrc));
+  if (r.metric) parts.push('metric', String(r.metric));
+  return parts.join(' ');
+}
+
+/** One routing table: routes sorted by prefix length (longest first), then metric. */
+export class FibTable {
+  routes: FibRoute[] = [];
+  constructor(readonly id: number) {}
+
+  /** Insert keeping the lookup order. */
+  add(r: FibRoute): void {
+    this.routes.push(r);
+    this.routes.sort((a, b) => b.len - a.len || a.metric - b.metric);
+  }
+
+  /**
+   * fib_table_lookup(): longest prefix, TOS (a route with tos 0 matches any), then lowest metric;
+   * routes whose every next hop's device is down are skipped (fib_info dead). `oif` restricts
+   * unicast routes to that device (output lookups bound to a device).
+   */
+  lookup(dst: number, tos: number, oif: NetDevice | null): FibRoute | null {
+    for (const r of this.routes) {
+      if (((dst & maskOf(r.len)) >>> 0) !== r.dst) continue;
+      if (r.tos !== 0 && r.tos !== tos) continue;
+      if (r.nh.length > 0) {
+        let alive = false;
+        for (const nh of r.nh) if (!nh.dev || (nh.dev.up && (!oif || nh.dev === oif))) alive = true;
+        if (!alive) continue;
+      }
+      return r;
+    }
+    return null;
+  }
+}
+
+/** Rule actions (FR_ACT_*). */
+export type RuleAction = 'lookup' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+
+/** One policy routing rule (struct fib4_rule). */
+export class FibRule {
+  pref = 0;
+  invert = false;
+  src = 0;
+  srcLen = 0;
+  dst = 0;
+  dstLen = 0;
+  iif: string | null = null;
+  oif: string | null = null;
+  fwmark = 0;
+  fwmask = 0;
+  tos = 0;
+  ipproto = 0;
+  sportLo = 0;
+  sportHi = 0;
+  dportLo = 0;
+  dportHi = 0;
+  action: RuleAction = 'lookup';
+  table = RT_TABLE_MAIN;
+  /** goto target priority. */
+  gotoPref = 0;
+  /** `suppress_prefixlength N`: ignore lookups whose route prefix is ≤ N (−1 off). */
+  suppressPrefixlen = -1;
+  text = '';
+}
+
+/** The flow key of a route lookup (struct flowi4). Reused: fill and pass. */
+export class Flowi4 {
+  daddr = 0;
+  saddr = 0;
+  iif: NetDevice | null = null;
+  oif: NetDevice | null = null;
+  mark = 0;
+  tos = 0;
+  proto = 0;
+  sport = 0;
+  dport = 0;
+}
+
+/** Error results of fib_lookup as errno names (datapath-facts §7). */
+export type FibError = 'ENETUNREACH' | 'EINVAL' | 'EHOSTUNREACH' | 'EACCES';
+
+/** Result of a lookup: the route and the rule/table that gave it, or an error. Reused. */
+export class FibResult {
+  route: FibRoute | null = null;
+  rule: FibRule | null = null;
+  table = 0;
+  err: FibError | null = null;
+}
+
+/** A namespace's IPv4 FIB: rules and tables. */
+export class Fib4 {
+  rules: FibRule[] = [];
+  tables = new Map<number, FibTable>();
+
+  /** The table with this id, created on first use. */
+  table(id: number): FibTable {
+    let t = this.tables.get(id);
+    if (!t) this.tables.set(id, (t = new FibTable(id)));
+    return t;
+  }
+
+  /** The kernel's default rules (fib_default_rules_init): 0 local, 32766 main, 32767 default. */
+  defaultRules(): void {
+    for (const [pref, table] of [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]]) {
+      const r = new FibRule();
+      r.pref = pref;
+      r.table = table;
+      r.text = `${pref}:\tfrom all lookup ${tableName(table)}`;
+      this.rules.push(r);
+    }
+  }
+
+  /** Keep rules in priority order (stable for equal priorities, like the kernel's list). */
+  sortRules(): void {
+    this.rules.sort((a, b) => a.pref - b.pref);
+  }
+
+  /** fib_lookup() → fib_rules_lookup(): fills `res`. */
+  lookup(fl: Flowi4, res: FibResult): void {
+    res.route = null;
+    res.rule = null;
+    res.table = 0;
+    res.err = null;
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
+      if (!ruleMatches(r, fl)) continue;
+      switch (r.action) {
+        case 'nop':
+          continue;
+        case 'goto': {
+          let j = i + 1;
+          while (j < rules.length && rules[j].pref < r.gotoPref) j++;
+          i = j - 1;
+          continue;
+        }
+        case 'blackhole':
+          res.rule = r;
+          res.err = 'EINVAL';
+          return;
+        case 'unreachable':
+          res.rule = r;
+          res.err = 'EHOSTUNREACH';
+          return;
+        case 'prohibit':
+          res.rule = r;
+          res.err = 'EACCES';
+          return;
+      }
+      const t = this.tables.get(r.table);
+      if (!t) continue;
+      const route = t.lookup(fl.daddr, fl.tos, fl.oif);
+      if (!route) continue;
+      if (route.type === RTN_THROW) continue;
+      // fib4_rule_suppress: a too-general result is discarded and the next rule tried.
+      if (r.suppressPrefixlen >= 0 && route.len <= r.suppressPrefixlen) continue;
+      res.route = route;
+      res.rule = r;
+      res.table = r.table;
+      if (route.type === RTN_BLACKHOLE) res.err = 'EINVAL';
+      else if (route.type === RTN_UNREACHABLE) res.err = 'EHOSTUNREACH';
+      else if (route.type === RTN_PROHIBIT) res.err = 'EACCES';
+      return;
+    }
+    res.err = 'ENETUNREACH';
+  }
+}
+
+/** fib4_rule_match() plus the generic selectors of fib_rule_match(). */
+function ruleMatches(r: FibRule, fl: Flowi4): boolean {
+  let ok = true;
+  if (r.iif !== null && (!fl.iif || fl.iif.name !== r.iif)) ok = false;
+  else if (r.oif !== null && (!fl.oif || fl.oif.name !== r.oif)) ok = false;
+  else if (r.fwmask !== 0 && ((fl.mark ^ r.fwmark) & r.fwmask) !== 0) ok = false;
+  else if (r.fwmask === 0 && r.fwmark !== 0 && fl.mark !== r.fwmark) ok = false;
+  else if (r.srcLen && ((fl.saddr & maskOf(r.srcLen)) >>> 0) !== r.src) ok = false;
+  else if (r.dstLen && ((fl.daddr & maskOf(r.dstLen)) >>> 0) !== r.dst) ok = false;
+  else if (r.tos && r.tos !== fl.tos) ok = false;
+  else if (r.ipproto && r.ipproto !== fl.proto) ok = false;
+  else if (r.sportHi && (fl.sport < r.sportLo || fl.sport > r.sportHi)) ok = false;
+  else if (r.dportHi && (fl.dport < r.dportLo || fl.dport > r.dportHi)) ok = false;
+  return r.invert ? !ok : ok;
+}
+
+/** Multipath next-hop choice: hash-threshold over weights (fib_select_multipath). Hash is ours: see README. */
+export function selectNexthop(r: FibRoute, hash: number): FibNh | null {
+  if (r.nh.length <= 1) return r.nh[0] ?? null;
+  let total = 0;
+  for (const nh of r.nh) total += nh.weight;
+  let x = (hash >>> 0) % total;
+  for (const nh of r.nh) {
+    if (x < nh.weight) return nh;
+    x -= nh.weight;
+  }
+  return r.nh[r.nh.length - 1];
+}
