@@ -315,6 +315,9 @@ describe('hand-written lines', () => {
     expect(first(one('-m conntrack --ctstate NEW,DNAT -j ACCEPT')).exprs).toEqual([
       { op: 'matchany', matches: [m(ct('state'), 'in', 'new'), m(ct('status'), 'in', 'dnat')] }, counter, accept,
     ]);
+    // Negated: neither. ct status holds several bits, so "none of these" is a mask test.
+    expect(first(one('-m conntrack ! --ctstate NEW,SNAT -j ACCEPT')).exprs).toEqual([ne(ct('state'), 'new'), eq(bw(ct('status'), 16), 0), counter, accept]);
+    expect(first(one('-m conntrack ! --ctstatus ASSURED,SEEN_REPLY -j ACCEPT')).exprs).toEqual([eq(bw(ct('status'), 6), 0), counter, accept]);
   });
 
   test('icmp names, negated type/code, uid range', () => {

@@ -89,7 +89,7 @@ describe('mergeRulesets', () => {
     const both: RulesetIR = { tables: [...nft.tables, ...nftOf('ipt/docker28.nft.json').tables] };
     const { sources } = mergeRulesets(both, iptOf('ipt/docker28.save'), null, 'nft.json', strict());
     expect(sources.map((s) => `${s.family} ${s.table} ${s.source}`)).toEqual([
-      'inet t nft-json', 'netdev n nft-json', 'bridge b nft-json', 'arp a nft-json', 'ip t2 nft-json',
+      'inet t nft-json', 'netdev n nft-json', 'bridge b nft-json', 'arp a nft-json', 'ip t2 nft-json', 'ip t3 nft-json',
       'ip raw iptables-save', 'ip filter iptables-save', 'ip nat iptables-save',
     ]);
   });

@@ -798,14 +798,25 @@ function conntrackOpt(o: string, s: string, neg: boolean, fam: 'ip' | 'ip6', w: 
       const parts: MatchExpr[] = [];
       const one = (xs: string[]): Value => (xs.length === 1 ? xs[0]! : { set: xs });
       if (states.length) parts.push(match(ct('state'), neg ? '!=' : 'in', one(states)));
-      if (status.length) parts.push(match(ct('status'), neg ? '!=' : 'in', one(status)));
+      if (status.length) {
+        const bits = status.reduce((b, x) => b | FLAG_BITS['ct status']![x]!, 0);
+        parts.push(neg ? match({ kind: 'bitwise', sel: ct('status'), mask: bits, xor: 0 }, '==', 0) : match(ct('status'), 'in', one(status)));
+      }
       if (parts.length === 2 && !neg) return [{ op: 'matchany', matches: parts }];
       return parts;
     }
     case '--ctstatus': {
       const xs = s.split(',').map((x) => x.toLowerCase().replace(/_/g, '-'));
-      for (const x of xs) if (FLAG_BITS['ct status']![x] === undefined && x !== 'none') throw new UnsupportedError(w, `unknown conntrack status "${s}"`);
-      return [match(ct('status'), neg ? '!=' : 'in', xs.length === 1 ? xs[0]! : { set: xs })];
+      let bits = 0;
+      for (const x of xs) {
+        const b = FLAG_BITS['ct status']![x];
+        if (b === undefined) throw new UnsupportedError(w, `unknown conntrack status "${x}"`);
+        bits |= b;
+      }
+      // Any of the bits (xt_conntrack); negated: none of them. ct status is a multi-bit field, so
+      // the negation is a mask test, not `!=` (which nft evaluates as an exact compare).
+      if (neg) return [match({ kind: 'bitwise', sel: ct('status'), mask: bits, xor: 0 }, '==', 0)];
+      return [match(ct('status'), 'in', xs.length === 1 ? xs[0]! : { set: xs })];
     }
     case '--ctproto': {
       const p = s.toLowerCase();

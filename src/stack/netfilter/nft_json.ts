@@ -460,10 +460,17 @@ function parseTcHandle(s: string, w: string): number {
 function parseMatch(v: J, w: string): ExprIR {
   const o = objU(v, w);
   const op = o.op === undefined ? '==' : strU(o.op, `${w}.op`);
-  if (!CMP_OPS.has(op)) throw new UnsupportedError(`${w}.op`, `operator "${op}" is not supported`);
+  if (!CMP_OPS.has(op) && op !== '!') throw new UnsupportedError(`${w}.op`, `operator "${op}" is not supported`);
   const left = parseSelector(o.left, `${w}.left`);
+  let r = o.right;
+  // `ct state != established | related` lists its value as {"|": [a, b]}: one OR'd bitmask value.
+  if (isObj(r) && Array.isArray(r['|'])) r = flattenOr(r, `${w}.right`);
+  if (op === '!') {
+    // `tcp flags ! syn,ack`: none of these bits is set, i.e. (sel & bits) == 0.
+    const bits = Array.isArray(r) ? flagsValue(left, r, `${w}.right`) : maskValue(left, r, `${w}.right`);
+    return { op: 'match', left: { kind: 'bitwise', sel: left, mask: bits, xor: 0 }, cmp: '==', right: 0 };
+  }
   let cmp = op as CmpOp;
-  const r = o.right;
   let right: Value;
   if (typeof r === 'boolean') {
     // fib ... oif exists / missing: a route lookup result of ifindex 0 means "no route".
@@ -481,6 +488,14 @@ function parseMatch(v: J, w: string): ExprIR {
     right = parseValue(r, `${w}.right`);
   }
   return { op: 'match', left, cmp, right };
+}
+
+/** `{"|": [a, {"|": [b, c]}]}` → [a, b, c]. */
+function flattenOr(j: J, w: string): J[] {
+  if (isObj(j) && Array.isArray(j['|']) && j['|'].length === 2) return [...flattenOr(j['|'][0], w), ...flattenOr(j['|'][1], w)];
+  if (Array.isArray(j)) return j;
+  if (typeof j === 'string' || typeof j === 'number') return [j];
+  throw new UnsupportedError(w, 'expected flag names joined by "|"');
 }
 
 /** Which FLAG_BITS table a selector's flag names belong to, or null. */
@@ -812,6 +827,7 @@ function fmtStmt(j: J): string {
       // nft elides `==` except after a bitwise expression (`meta mark & 0x00004000 == 0x00004000`).
       const bitwise = isObj(o.left) && ('&' in o.left || '|' in o.left || '^' in o.left);
       const op = o.op === 'in' || ((o.op === '==' || o.op === undefined) && !bitwise) ? '' : `${String(o.op ?? '==')} `;
+      if (isObj(o.right) && '|' in o.right) return `${fmtSel(o.left)} ${op}${fmtSel(o.right)}`;
       return `${fmtSel(o.left)} ${op}${fmtVal(o.right, mark, quote)}`;
     }
     case 'counter':
