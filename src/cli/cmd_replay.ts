@@ -11,6 +11,27 @@ import { parseInputArg, runReplay } from '../workers/replay.js';
 import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
+import { conntrackJson } from '../trace/conntrack_dump.js';
+import type { Datapath } from '../stack/datapath.js';
+import { renameSync } from 'node:fs';
+
+/** commander parser for a capture time in epoch seconds. */
+export function parseTime(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--at-time ${v}: expected seconds since the epoch, as the trace's ts field prints them`);
+  return n;
+}
+
+/** Write a whole file under a temporary name, then rename it into place. */
+export function writeFileAtomic(path: string, data: string): void {
+  if (path === '-') {
+    process.stdout.write(data);
+    return;
+  }
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
 
 interface ReplayOpts {
   world: string;
@@ -21,6 +42,8 @@ interface ReplayOpts {
   checksums: boolean;
   count?: number;
   quiet?: boolean;
+  conntrack?: string;
+  atTime?: number;
 }
 
 /** Register the command. */
@@ -40,6 +63,8 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--count ${v}: expected a positive integer`);
       return n;
     })
+    .option('--conntrack <file>', 'write the conntrack tables (at the end, or at --at-time) as JSON')
+    .option('--at-time <t>', 'capture time (epoch seconds) at which --conntrack is taken', parseTime)
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -64,6 +89,7 @@ Examples:
         const stats = runReplay(world, inputs, {
           datapath: { verifyChecksums: o.checksums, trace: Boolean(writer), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
           limit: o.count ?? 0,
+          ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
           onRecord: (r) => {
             const tr = toTraceRecord(r);
             summary.add(tr);
@@ -72,7 +98,7 @@ Examples:
         });
         writer?.close();
         summary.finish(stats);
-        if (o.summary) writeFileSync(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');
+        if (o.summary) writeFileAtomic(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');
         if (!o.quiet) process.stderr.write(summary.text());
       } catch (e) {
         writer?.abort();

@@ -202,7 +202,11 @@ export class Datapath {
   drop(skb: Skb, reason: DropReason, where: Where, detail?: string): void {
     const ns = skb.ns?.name ?? '';
     const name = dropReasonName(reason);
-    if (skb.dev) skb.dev.stats.rxDropped += skb.generated ? 0 : 0;
+    // An unconfirmed conntrack entry dies with its packet (nf_conntrack_put on kfree_skb).
+    if (skb.ct && !skb.ct.confirmed && skb.ns) {
+      this.nsrt(skb.ns).ct?.discard(skb.ct);
+      skb.ct = null;
+    }
     if (skb.generated) {
       this.emittedFate(skb, `dropped ${name}${detail ? ' (' + detail + ')' : ''}`);
       return;

@@ -61,7 +61,13 @@ export function nfHookIpv4(dp: Datapath, skb: Skb, hook: Hook4): boolean {
     if (c.base!.type === 'nat') continue; // evaluated by the NAT core, for a connection's first packet only
     if (!runChain(dp, skb, c, hook)) return false;
   }
-  if (confirmHook && skb.ct && !skb.untracked) rt.ct!.confirm(skb.ct, dp.now);
+  if (confirmHook && skb.ct && !skb.untracked && !skb.ct.confirmed) {
+    // __nf_conntrack_confirm(): insert; a clash with an entry made meanwhile drops the packet.
+    if (!rt.ct!.confirm(skb.ct, dp.now)) {
+      dp.drop(skb, DR.NETFILTER_DROP, { stage: '__nf_conntrack_confirm', detail: 'tuple clash (insert_failed)' }, 'conntrack insert failed');
+      return false;
+    }
+  }
   return true;
 }
 
@@ -97,12 +103,7 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const detail = rej ? `reject ${rej.type ?? 'icmp'} ${rej.code ?? 'port-unreachable'}` : undefined;
   if (rej) nfReject(dp, skb, rej.type, rej.code); // generates a packet: uses st/res, read above
   dp.drop(skb, DR.NETFILTER_DROP, where, detail);
-  if (skb.ct && !skb.untracked && !isConfirmed(skb)) dp.nsrt(skb.ns!).ct!.discard(skb.ct);
   return false;
-}
-
-function isConfirmed(skb: Skb): boolean {
-  return (skb.ct!.status & 8) !== 0;
 }
 
 /** Fill the conntrack view of the packet from its decoded headers. */
@@ -219,7 +220,10 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
   if (nfNatPacket(conn, ctinfo, manip, natRw)) {
     const before = hdrOf(skb)!;
     const i = skb.info;
-    natManipPkt4(skb.data, i.l3Off, i.l4Off, i.l4proto, natRw);
+    if (!natManipPkt4(skb.data, i.l3Off, i.l4Off, i.l4proto, natRw)) {
+      dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_manip_pkt' }, 'packet too short to translate');
+      return false;
+    }
     decodeL3(i, skb.data, i.l3Off, skb.len, skb.len, 0x0800, { verifyChecksums: false });
     const after = hdrOf(skb)!;
     const kind = manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat';

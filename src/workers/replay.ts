@@ -59,6 +59,10 @@ export interface ReplayOptions {
   onRecord: (r: PacketRecord) => void;
   /** Called every ~64k packets with the count, for progress bars. */
   onProgress?: (n: number) => void;
+  /** Capture time (seconds) at which `onAtTime` sees the datapath (`--at-time`); default: the end. */
+  atTime?: number;
+  /** Called once with the datapath at `atTime` (or at the end). */
+  onAtTime?: (dp: Datapath) => void;
 }
 
 const scratch = new Uint8Array(65536 + 64);
@@ -134,6 +138,8 @@ export function toEthernet(p: CapturedPacket, dev: NetDevice, out: Uint8Array): 
 
 /** Run a replay over a world. Returns counts; records go to opts.onRecord in input order. */
 export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptions): ReplayStats {
+  let atDone = opts.onAtTime === undefined;
+  const at = opts.atTime ?? Infinity;
   const devs = inputs.map((inp) => resolveDevice(world, inp));
   const readers = inputs.map((inp) => CaptureReader.open(inp.path));
   const dp = new Datapath(world, opts.datapath, opts.onRecord);
@@ -154,6 +160,11 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
       if (best < 0) break;
       if (opts.limit && stats.packets >= opts.limit) break;
       const p = heads[best]!;
+      if (!atDone && p.tsSec + p.tsNsec / 1e9 > at) {
+        dp.advance(at);
+        opts.onAtTime!(dp);
+        atDone = true;
+      }
       const dev = devs[best];
       const ts = formatTs(p.tsSec, p.tsNsec);
       if (stats.packets === 0) stats.firstTs = ts;
@@ -170,6 +181,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
       heads[best] = readers[best].next();
     }
     dp.finish();
+    if (!atDone) opts.onAtTime!(dp);
   } finally {
     for (const r of readers) r.close();
   }

@@ -135,7 +135,13 @@ export function parseNftJson(text: string, file: string, opts: RulesetParseOpts)
       const isMap = 'map' in item;
       const where = `${at}.${isMap ? 'map' : 'set'}`;
       const o = obj(isMap ? item.map : item.set, where, file);
-      tableOf(o, where).sets.push(parseSet(o, isMap, where, file));
+      const t = tableOf(o, where);
+      try {
+        t.sets.push(parseSetJson(o, isMap, where));
+      } catch (e) {
+        if (e instanceof UnsupportedError) throw new ConfigError(file, e.where, e.what);
+        throw e;
+      }
     } else if ('rule' in item) {
       const o = obj(item.rule, `${at}.rule`, file);
       const t = tableOf(o, `${at}.rule`);
@@ -175,38 +181,34 @@ function parseBaseChain(o: JObj, where: string, file: string): BaseChainIR | nul
   return { type: type as BaseChainIR['type'], hook: hook as HookName, prio, policy, device };
 }
 
-function typeName(v: J, where: string, file: string): string {
+function typeName(v: J, where: string): string {
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(' . ');
-  throw new ConfigError(file, where, 'expected a type name or a list of type names');
+  throw new UnsupportedError(where, 'expected a type name or a list of type names');
 }
 
-function parseSet(o: JObj, isMap: boolean, where: string, file: string): SetIR {
-  const name = str(o.name, `${where}.name`, file);
-  const type = typeName(o.type, `${where}.type`, file);
-  const map = isMap ? typeName(o.map, `${where}.map`, file) : null;
+/** A set or map object as `nft -j` lists it (`{name, type, map?, flags?, elem?}`) → SetIR. */
+export function parseSetJson(o: JObj, isMap: boolean, where: string): SetIR {
+  const name = strU(o.name, `${where}.name`);
+  const type = typeName(o.type, `${where}.type`);
+  const map = isMap ? typeName(o.map, `${where}.map`) : null;
   let flags: string[] = [];
   if (typeof o.flags === 'string') flags = [o.flags];
-  else if (Array.isArray(o.flags)) flags = o.flags.map((f, k) => str(f, `${where}.flags[${k}]`, file));
+  else if (Array.isArray(o.flags)) flags = o.flags.map((f, k) => strU(f, `${where}.flags[${k}]`));
   const elems: Value[] = [];
   const data: Array<Value | VerdictExpr> | null = isMap ? [] : null;
   const list = o.elem === undefined ? [] : o.elem;
-  if (!Array.isArray(list)) throw new ConfigError(file, `${where}.elem`, 'expected a list');
-  try {
-    for (let k = 0; k < list.length; k++) {
-      const e = list[k];
-      const ew = `${where}.elem[${k}]`;
-      if (isMap) {
-        if (!Array.isArray(e) || e.length !== 2) throw new UnsupportedError(ew, 'expected a [key, data] pair');
-        elems.push(parseValue(e[0], `${ew}[0]`));
-        data!.push(map === 'verdict' ? parseVerdict(e[1], `${ew}[1]`) : parseValue(e[1], `${ew}[1]`));
-      } else {
-        elems.push(parseValue(e, ew));
-      }
+  if (!Array.isArray(list)) throw new UnsupportedError(`${where}.elem`, 'expected a list');
+  for (let k = 0; k < list.length; k++) {
+    const e = list[k];
+    const ew = `${where}.elem[${k}]`;
+    if (isMap) {
+      if (!Array.isArray(e) || e.length !== 2) throw new UnsupportedError(ew, 'expected a [key, data] pair');
+      elems.push(parseValue(e[0], `${ew}[0]`));
+      data!.push(map === 'verdict' ? parseVerdict(e[1], `${ew}[1]`) : parseValue(e[1], `${ew}[1]`));
+    } else {
+      elems.push(parseValue(e, ew));
     }
-  } catch (e) {
-    if (e instanceof UnsupportedError) throw new ConfigError(file, e.where, e.what);
-    throw e;
   }
   return { name, type, map, flags, elems, data };
 }
@@ -235,7 +237,8 @@ function exprKey(j: J, where: string): [string, J] {
   return [keys[0]!, j[keys[0]!]];
 }
 
-function parseStmt(j: J, w: string): ExprIR {
+/** One rule expression as `nft -j` lists it (`{"match": ...}`, `{"accept": null}`, ...) → ExprIR. */
+export function parseStmt(j: J, w: string): ExprIR {
   const [k, v] = exprKey(j, w);
   switch (k) {
     case 'match':

@@ -21,6 +21,8 @@ export interface RandomChoice {
   /** Range the kernel and the model must pick the new source port (or ICMP id) from. */
   min: number;
   max: number;
+  /** The flow must reuse the mapping of this earlier flow from the same source (find_appropriate_src). */
+  sameAs?: string;
 }
 
 export interface Scenario {
@@ -211,7 +213,8 @@ export const SCENARIOS: Scenario[] = [
       { op: 'icmp', side: 'c', src: C, dst: S, type: 8, id: 7, seq: 1 },
       { op: 'icmp', side: 'c', src: C2, dst: S, type: 8, id: 7, seq: 1 },
       { op: 'icmp', side: 's', src: S, dst: R1, type: 0, id: 7, seq: 1 },
-      // Same source again to a new destination port: find_appropriate_src is not used (orig in range).
+      // Same source again, new destination port: the original source is not in the masquerade range,
+      // so find_appropriate_src() reuses this source's existing mapping (the random port from above).
       tc(40000, 'S', 7000, 0, SYN_OPTS, C2, 81),
     ],
     random: [
@@ -220,6 +223,10 @@ export const SCENARIOS: Scenario[] = [
       { match: 'src=192.0.2.3 dst=198.51.100.2 sport=100 ', min: 1, max: 511 },
       { match: 'src=192.0.2.3 dst=198.51.100.2 sport=5000 ', min: 1024, max: 65535 },
       { match: 'src=192.0.2.3 dst=198.51.100.2 type=8 code=0 id=7 ', min: 0, max: 65535 },
+      {
+        match: 'src=192.0.2.3 dst=198.51.100.2 sport=40000 dport=81 ', min: 1024, max: 65535,
+        sameAs: 'src=192.0.2.3 dst=198.51.100.2 sport=40000 dport=80 ',
+      },
     ],
   },
   {
