@@ -11,6 +11,7 @@ import { parseInputArg, runReplay } from '../workers/replay.js';
 import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
+import { PcapOut } from '../trace/pcap_out.js';
 import { conntrackJson } from '../trace/conntrack_dump.js';
 import type { Datapath } from '../stack/datapath.js';
 import { renameSync } from 'node:fs';
@@ -43,6 +44,7 @@ interface ReplayOpts {
   count?: number;
   quiet?: boolean;
   conntrack?: string;
+  pcapOut?: string;
   atTime?: number;
 }
 
@@ -63,6 +65,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--count ${v}: expected a positive integer`);
       return n;
     })
+    .option('--pcap-out <dir>', 'write one pcapng per device crossed (<ns>-<dev>.pcapng), frames as on that device')
     .option('--conntrack <file>', 'write the conntrack tables (at the end, or at --at-time) as JSON')
     .option('--at-time <t>', 'capture time (epoch seconds) at which --conntrack is taken', parseTime)
     .option('-q, --quiet', 'no summary on stderr')
@@ -79,8 +82,10 @@ Examples:
       const inputs = captures.map(parseInputArg);
       const writer = o.trace ? new TraceWriter(o.trace, o.format) : null;
       const summary = new Summary(world);
+      const pcapOut = o.pcapOut ? new PcapOut(o.pcapOut) : null;
       const onSig = () => {
         writer?.abort();
+        pcapOut?.abort();
         process.stderr.write('pktpath: interrupted; partial trace kept as <file>.partial\n');
         process.exit(130);
       };
@@ -89,6 +94,7 @@ Examples:
         const stats = runReplay(world, inputs, {
           datapath: { verifyChecksums: o.checksums, trace: Boolean(writer), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
           limit: o.count ?? 0,
+          ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
           onRecord: (r) => {
             const tr = toTraceRecord(r);
@@ -97,11 +103,13 @@ Examples:
           },
         });
         writer?.close();
+        pcapOut?.close();
         summary.finish(stats);
         if (o.summary) writeFileAtomic(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');
         if (!o.quiet) process.stderr.write(summary.text());
       } catch (e) {
         writer?.abort();
+        pcapOut?.abort();
         throw e;
       } finally {
         process.removeListener('SIGINT', onSig);

@@ -89,7 +89,7 @@ function neighFromArp(dp: Datapath, dev: NetDevice, ip: number, hi: number, lo: 
  * arp_send(): build and transmit an ARP packet from dev. Requests to an unknown target are broadcast;
  * `thaHi/thaLo` −1 means unknown (zero in the body).
  */
-export function arpSend(dp: Datapath, cause: Skb, op: number, dev: NetDevice, sip: number, tip: number, dstHi: number, dstLo: number, thaHi: number, thaLo: number): void {
+export function arpSend(dp: Datapath, cause: Skb | null, op: number, dev: NetDevice, sip: number, tip: number, dstHi: number, dstLo: number, thaHi: number, thaLo: number): void {
   const g = new Skb();
   const frame = new Uint8Array(60);
   const off = writeEthernet(frame, 0, dstHi, dstLo, dev.macHi, dev.macLo, ETH_P_ARP);
@@ -97,9 +97,9 @@ export function arpSend(dp: Datapath, cause: Skb, op: number, dev: NetDevice, si
   g.load(frame, 60);
   decodeFrame(g.info, g.data, 60, 60, 1, { verifyChecksums: false });
   g.ns = dev.ns;
-  g.index = cause.index;
+  g.index = cause ? cause.index : -1;
   g.generated = true;
-  const rec = dp.recOf(cause);
+  const rec = cause ? dp.recOf(cause) : null;
   const steps: Step[] = [];
   if (rec) rec.emitted.push({ type: op === ARPOP_REPLY ? 'arp-reply' : 'arp-request', ns: dev.ns.name, dev: dev.name, src: formatIpv4(sip), dst: formatIpv4(tip), steps });
   dp.withSink(steps, () => devQueueXmit(dp, g, dev));

@@ -155,6 +155,7 @@ function floodCopies(dp: Datapath, skb: Skb, targets: NetDevice[], br: NetDevice
 function brPassFrameUp(dp: Datapath, skb: Skb, br: NetDevice): void {
   if (!brHook(dp, skb, 'input', -Infinity, Infinity)) return;
   skb.dev = br;
+  if (dp.tap) dp.tap(br, 1, dp.now, skb.data, skb.len);
   ethTypeTrans(skb, br);
   if (skb.bridged && skb.info.l3 === L3_IPV4) {
     // ip_sabotage_in(): PREROUTING already ran inside the bridge: go straight to ip_rcv_finish.

@@ -172,6 +172,9 @@ export class Datapath {
   // -------------------------------------------------------------------------------------------
   // Reporting helpers used by the stages.
 
+  /** Device tap (`--pcap-out`): frames as they cross each device; null when off. */
+  tap: ((dev: NetDevice, dir: 1 | 2, t: number, frame: Uint8Array, len: number) => void) | null = null;
+
   /** Where steps of a generated packet go (its `emitted` entry), null for the input packet. */
   sink: Step[] | null = null;
 

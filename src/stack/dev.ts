@@ -36,6 +36,7 @@ export function netifReceiveSkb(dp: Datapath, skb: Skb, dev: NetDevice): void {
   skb.ns = dev.ns;
   dev.stats.rxPackets++;
   dev.stats.rxBytes += skb.len;
+  if (dp.tap) dp.tap(dev, 1, dp.now, skb.data, skb.len);
   if (!dev.up) {
     // A down device receives nothing (the driver does not even see it).
     dp.drop(skb, DR.DEV_READY, { stage: 'netif_receive_skb', dev: dev.name }, `${dev.name} is down`);
@@ -103,6 +104,7 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
     }
     dev.stats.txPackets++;
     dev.stats.txBytes += skb.len;
+    if (dp.tap && dev.kind !== 'vlan') dp.tap(dev, 2, dp.now, skb.data, skb.len);
     if (dev.bridge) {
       brDevXmit(dp, skb, dev);
       return;

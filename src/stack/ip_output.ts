@@ -173,10 +173,12 @@ function neighProbe(dp: Datapath, n: Neighbour<unknown>, cause: Skb | null): voi
   const src = dev.primaryAddr4(n.addr) || dev.primaryAddr4();
   const unicast = n.state === NUD_PROBE && n.macHi >= 0;
   n.probes++;
+  // Attributed to the packet waiting for the answer; a re-validation probe (PROBE state, nothing
+  // queued) belongs to no input packet but still goes out (and shows in --pcap-out).
   const c = cause ?? (n.queue[0] as Skb | undefined) ?? null;
   const saved = dp.rec;
-  if (c) dp.rec = dp.recOf(c);
-  if (c) arpSend(dp, c, ARPOP_REQUEST, dev, src, n.addr, unicast ? n.macHi : 0xffff, unicast ? n.macLo : 0xffffffff, -1, -1);
+  dp.rec = c ? dp.recOf(c) : null;
+  arpSend(dp, c, ARPOP_REQUEST, dev, src, n.addr, unicast ? n.macHi : 0xffff, unicast ? n.macLo : 0xffffffff, unicast ? n.macHi : -1, unicast ? n.macLo : -1);
   dp.rec = saved;
 }
 

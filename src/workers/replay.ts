@@ -61,6 +61,8 @@ export interface ReplayOptions {
   onProgress?: (n: number) => void;
   /** Capture time (seconds) at which `onAtTime` sees the datapath (`--at-time`); default: the end. */
   atTime?: number;
+  /** Device tap for --pcap-out. */
+  tap?: Datapath['tap'];
   /** Called once with the datapath at `atTime` (or at the end). */
   onAtTime?: (dp: Datapath) => void;
 }
@@ -143,6 +145,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
   const devs = inputs.map((inp) => resolveDevice(world, inp));
   const readers = inputs.map((inp) => CaptureReader.open(inp.path));
   const dp = new Datapath(world, opts.datapath, opts.onRecord);
+  if (opts.tap) dp.tap = opts.tap;
   const heads: Array<CapturedPacket | null> = readers.map((r) => r.next());
   const stats: ReplayStats = { packets: 0, firstTs: '', lastTs: '' };
   try {

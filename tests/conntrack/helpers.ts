@@ -220,3 +220,67 @@ export function masquerade(flags = 0): NatRule {
   const r = NatRange.v4(ip('198.51.100.1'), ip('198.51.100.1'), -1, -1, flags);
   return (_p, oif) => (oif === 'r1' ? r : null);
 }
+
+/** Options for tcp() packets. */
+export interface TcpOpts { win?: number; len?: number; wscale?: number; sackPerm?: boolean; sack?: number[] }
+
+const FLAG_BITS: Record<string, number> = { F: 1, S: 2, R: 4, P: 8, A: 16, U: 32, E: 64, C: 128 };
+
+/** Fill `p` with an IPv4 TCP segment. flags like 'S', 'SA', 'PA', 'FA', 'R', 'RA'. */
+export function tcp(p: CtPacket, src: string, dst: string, sport: number, dport: number, flags: string,
+  seq: number, ack: number, o: TcpOpts = {}): CtPacket {
+  p.reset();
+  p.l3 = 4; p.proto = IPPROTO_TCP; p.src4 = ip(src); p.dst4 = ip(dst); p.sport = sport; p.dport = dport;
+  let f = 0;
+  for (const ch of flags) f |= FLAG_BITS[ch]!;
+  p.tcpFlags = f; p.tcpSeq = seq >>> 0; p.tcpAck = ack >>> 0; p.tcpWin = o.win ?? 502; p.payloadLen = o.len ?? 0;
+  if (o.wscale !== undefined || o.sackPerm || o.sack) {
+    p.tcpOptLen = 12;
+    p.tcpWscale = o.wscale ?? -1;
+    p.tcpSackPerm = o.sackPerm ?? false;
+    for (const e of o.sack ?? []) p.tcpSackRight[p.tcpSackCount++] = e >>> 0;
+  }
+  return p;
+}
+
+/** Fill `p` with an IPv4 UDP datagram. */
+export function udp(p: CtPacket, src: string, dst: string, sport: number, dport: number, len = 10): CtPacket {
+  p.reset();
+  p.l3 = 4; p.proto = IPPROTO_UDP; p.src4 = ip(src); p.dst4 = ip(dst); p.sport = sport; p.dport = dport; p.payloadLen = len;
+  return p;
+}
+
+/** Fill `p` with an IPv4 ICMP message (type, code, id). */
+export function icmp(p: CtPacket, src: string, dst: string, type: number, code: number, id: number): CtPacket {
+  p.reset();
+  p.l3 = 4; p.proto = IPPROTO_ICMP; p.src4 = ip(src); p.dst4 = ip(dst); p.icmpType = type; p.icmpCode = code; p.icmpId = id;
+  return p;
+}
+
+/** Make `p` (an ICMP error) quote a header: proto with ports, or ICMP type/code/id in sport/dport/id. */
+export function quote(p: CtPacket, proto: number, src: string, dst: string, sport: number, dport: number,
+  icmpType = -1, icmpId = -1): CtPacket {
+  p.innerValid = true; p.innerProto = proto; p.innerSrc4 = ip(src); p.innerDst4 = ip(dst);
+  p.innerSport = sport; p.innerDport = dport; p.innerIcmpType = icmpType; p.innerIcmpCode = 0; p.innerIcmpId = icmpId;
+  return p;
+}
+
+/** What one packet did, copied out of the reused CtResult. */
+export interface Seen {
+  verdict: string;
+  ctinfo: number;
+  dir: number;
+  state: string;
+  detail: string;
+  conn: Conn | null;
+}
+
+/** Run a packet through in() and confirm() (a forwarding host without NAT). */
+export function track(t: ConntrackTable, p: CtPacket, now: number, res = new CtResult()): Seen {
+  t.in(p, now, res);
+  if (res.conn !== null && res.created && t.confirm(res.conn, now) === null) {
+    return { verdict: 'drop', ctinfo: res.ctinfo, dir: res.dir, state: '', detail: 'insert failed', conn: null };
+  }
+  const state = res.conn === null ? res.verdict : ctStateClass(res);
+  return { verdict: res.verdict, ctinfo: res.ctinfo, dir: res.dir, state, detail: res.detail, conn: res.conn };
+}

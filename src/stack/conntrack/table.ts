@@ -382,11 +382,15 @@ export class ConntrackTable {
    * nf_conntrack_in(): find the entry for this packet (either direction) or create an unconfirmed
    * one, run the protocol tracker, and report ctinfo or a verdict in `out`.
    *
-   * Call at PREROUTING / OUTPUT (priority -200) for packets not marked notrack; then confirm() the
-   * entry at POSTROUTING / INPUT if `out.created`, or discard() it if the packet dies before that.
+   * Call at PREROUTING / OUTPUT (priority -200) for packets not marked notrack and without a
+   * conntrack yet (a looped-back local packet keeps the one it got at OUTPUT: the kernel skips it);
+   * then confirm() at POSTROUTING / INPUT, or discard() the entry if the packet dies before that.
    */
   in(pkt: CtPacket, now: number, out: CtResult): void {
     out.reset();
+    // The kernel kills expired entries it meets during lookups (nf_ct_gc_expired); collecting all
+    // due entries first keeps lookups, NAT clash checks and confirm() consistent. O(1) when none is due.
+    if (this.heap.length > 0 && this.heap[0]!.heapKey <= now) this.expire(now);
     const p = pkt.proto;
     if (p === IPPROTO_ICMP || p === IPPROTO_ICMPV6) {
       // nf_conntrack_handle_icmp(): errors are RELATED to the flow they quote, or nothing.
@@ -452,10 +456,10 @@ export class ConntrackTable {
   }
 
   /**
-   * __nf_conntrack_confirm(): insert an unconfirmed entry into the table. Returns the entry the packet
-   * now belongs to (itself, or the identical entry it merged into), or null when the packet must be
-   * dropped (NF_DROP: its reply tuple clashes with another entry, insert_failed). Already-confirmed
-   * entries are returned unchanged.
+   * nf_conntrack_confirm(): call for every tracked packet at the confirm point; only an unconfirmed
+   * entry is inserted (__nf_conntrack_confirm). Returns the entry the packet now belongs to (itself,
+   * or the identical entry it merged into), or null when the packet must be dropped (NF_DROP: a tuple
+   * clashes with another entry, stats.insert_failed).
    */
   confirm(conn: Conn, now: number): Conn | null {
     if (conn.status & IPS_CONFIRMED) return conn;
