@@ -14,6 +14,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Array<() => Promise<{ register: Register }>> = [
   () => import('./cmd_replay.js'),
   () => import('./cmd_conntrack.js'),
+  () => import('./cmd_world.js'),
   () => import('./cmd_decode.js'),
   () => import('./cmd_synth.js'),
   () => import('./cmd_info.js'),

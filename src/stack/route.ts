@@ -69,7 +69,7 @@ export function routeText(r: FibRoute): string {
   }
   if (r.table !== RT_TABLE_MAIN) parts.push('table', tableName(r.table));
   if (r.proto) parts.push('proto', r.proto);
-  if (r.scope !== 'global' && r.type === RTN_UNICAST) parts.push('scope', r.scope);
+  if (r.scope !== 'global') parts.push('scope', r.scope);
   if (r.prefsrc) parts.push('src', formatIpv4(r.prefsrc));
   if (r.metric) parts.push('metric', String(r.metric));
   return parts.join(' ');
@@ -164,6 +164,14 @@ export class FibResult {
 export class Fib4 {
   rules: FibRule[] = [];
   tables = new Map<number, FibTable>();
+  /** Every route in the order it was added (for display; lookups use the tables). */
+  all: FibRoute[] = [];
+
+  /** Add a route to its table. */
+  add(r: FibRoute): void {
+    this.table(r.table).add(r);
+    this.all.push(r);
+  }
 
   /** The table with this id, created on first use. */
   table(id: number): FibTable {

@@ -381,7 +381,7 @@ function loadRoutes(ns: Netns, file: string, routes: J[]): void {
       }
     }
     r.text = routeText(r);
-    ns.fib4.table(r.table).add(r);
+    ns.fib4.add(r);
     if (t === RTN_LOCAL && r.len === 32) ns.local4.add(r.dst);
   });
 }
@@ -474,7 +474,7 @@ export function addKernelRoutes(ns: Netns): void {
         r.proto = 'kernel';
         r.nh.push({ gw: 0, dev: d, weight: 1 });
         r.text = routeText(r);
-        ns.fib4.table(table).add(r);
+        ns.fib4.add(r);
       };
       add(RTN_LOCAL, a.local, 32, RT_TABLE_LOCAL, 'host');
       ns.local4.add(a.local);
