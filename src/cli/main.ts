@@ -15,6 +15,7 @@ const COMMANDS: Array<() => Promise<{ register: Register }>> = [
   () => import('./cmd_replay.js'),
   () => import('./cmd_conntrack.js'),
   () => import('./cmd_world.js'),
+  () => import('./cmd_explain.js'),
   () => import('./cmd_decode.js'),
   () => import('./cmd_synth.js'),
   () => import('./cmd_info.js'),

@@ -43,7 +43,7 @@ export function netifReceiveSkb(dp: Datapath, skb: Skb, dev: NetDevice): void {
     return;
   }
   ethTypeTrans(skb, dev);
-  if (!skb.generated) dp.step({ kind: 'rx', ns: dev.ns.name, dev: dev.name, pkttype: PKTTYPE_NAMES[skb.pktType] });
+  if (!skb.generated) dp.step({ kind: 'rx', ns: dev.ns.name, dev: dev.name, pkttype: dev.master ? `port of ${dev.master.name}` : PKTTYPE_NAMES[skb.pktType] });
   const i = skb.info;
   // VLAN: a tagged frame goes to the VLAN device with that id on this lower device (vlan_do_receive).
   if (i.vlanCount > 0) {

@@ -97,7 +97,7 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const holder = res.chain ?? c;
   const where = {
     family: table.family, table: table.name, chain: holder.name,
-    rule: res.rule ? res.rule.text : 'policy', handle: res.rule ? res.rule.handle : null, base_chain: c.name, hook,
+    rule: res.rule ? res.rule.text : 'policy', handle: res.rule ? res.rule.handle : null, base_chain: c.name, hook, source: table.ir.source,
   };
   const rej = st.reject as RejectReq | null;
   const detail = rej ? `reject ${rej.type ?? 'icmp'} ${rej.code ?? 'port-unreachable'}` : undefined;
