@@ -67,6 +67,7 @@ export function arpRcv(dp: Datapath, skb: Skb, dev: NetDevice): void {
     }
   }
   if (!skb.generated) dp.final(rec, { verdict: 'consumed', ns: ns.name, dev: dev.name });
+  else dp.emittedFate(skb, `consumed by ${ns.name} (arp_rcv on ${dev.name})`);
 }
 
 function neighFromArp(dp: Datapath, dev: NetDevice, ip: number, hi: number, lo: number, state: number, create: boolean): void {

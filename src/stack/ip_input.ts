@@ -249,6 +249,7 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
         s.delivered++;
         dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
         if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), out: hdrOf(skb)! });
+        else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
         return;
       }
       // tcp_v4_rcv no_tcp_socket: answer with RST unless it is one (tcp_v4_send_reset).
@@ -263,6 +264,7 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
         s.delivered++;
         dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
         if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), out: hdrOf(skb)! });
+        else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
         return;
       }
       // __udp4_lib_rcv: no socket → ICMP port unreachable (not for broadcast/multicast).
@@ -276,6 +278,7 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
         // icmp_echo(): the kernel answers (net.ipv4.icmp_echo_ignore_all 0).
         if (ns.sysctl.int('net.ipv4.icmp_echo_ignore_all') === 0) icmpEchoReply(dp, skb);
         if (!skb.generated) dp.final(rec, { verdict: 'consumed', ns: ns.name, dev: dev.name, detail: 'ICMP echo answered by the kernel' });
+        else dp.emittedFate(skb, `consumed by ${ns.name} (icmp echo)`);
         return;
       }
       dp.step({ kind: 'local', ns: ns.name, what: `ICMP type ${i.icmpType} code ${i.icmpCode} handled by icmp_rcv` });

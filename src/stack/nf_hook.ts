@@ -84,8 +84,8 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const ns = skb.ns!.name;
   const table = c.table;
   if (dp.opts.trace) {
-    st.onRule = (chain: CompiledChain, rule: CompiledRule, v: number) => {
-      dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: `${rule.handle} ${rule.text}`, verdict: VERDICT_NAMES[v] });
+    st.onRule = (chain: CompiledChain, rule: CompiledRule | null, v: number) => {
+      dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] });
     };
   } else st.onRule = null;
   nftDoChain(c, skb, st, res);

@@ -53,7 +53,7 @@ export class EvalState {
   reject: RejectReq | null = null;
   nat: NatReq | null = null;
   /** Steps are reported through this callback (null = tracing off). */
-  onRule: ((chain: CompiledChain, rule: CompiledRule, verdict: number) => void) | null = null;
+  onRule: ((chain: CompiledChain, rule: CompiledRule | null, verdict: number) => void) | null = null;
   logs: string[] = [];
   /** Packet hash for deterministic `statistic random` / `numgen random` (set by the datapath). */
   flowHash = 0;
@@ -884,6 +884,8 @@ export function nftDoChain(base: CompiledChain, skb: Skb, st: EvalState, res: Ch
     if (verdict === V_CONTINUE || verdict === V_RETURN) {
       // End of chain or explicit return: pop, or apply the base chain's policy.
       if (sp > 0) {
+        // Falling off a jumped-to chain is an implicit return (nft_do_chain: NFT_TRACETYPE_RETURN).
+        if (trace && verdict === V_CONTINUE) trace(chain, null, V_RETURN);
         sp--;
         chain = stackChain[sp];
         ri = stackRule[sp];
