@@ -7,11 +7,13 @@
  * To add a benchmark, append it to BENCHES.
  */
 import { benchPcap, type BenchResult } from './pcap_bench.js';
+import { benchReplay } from './replay_bench.js';
 
 interface Bench { name: string; run: (packets: number) => Promise<BenchResult[]> }
 
 const BENCHES: Bench[] = [
   { name: 'pcap', run: (packets) => benchPcap({ packets }) },
+  { name: 'replay', run: (packets) => benchReplay({ packets }) },
 ];
 
 function formatValue(v: number): string {

@@ -45,7 +45,7 @@ export function arpRcv(dp: Datapath, skb: Skb, dev: NetDevice): void {
     // ip_route_input_noref(skb, tip, sip, 0, dev): a local route for tip, with sip validated (rp_filter).
     const r = ipRouteInput(dp, skb, tip, sip, dev, true);
     if (r === ROUTE_LOCAL) {
-      const arpIgnore = Math.max(ns.sysctl.int('net.ipv4.conf.all.arp_ignore'), ns.sysctl.devConf(dev.name, 'arp_ignore'));
+      const arpIgnore = ns.sysctl.conf(dev.name).arpIgnore;
       // arp_ignore 1: reply only if tip is configured on the incoming interface.
       const ignore = arpIgnore >= 1 && !dev.hasAddr4(tip);
       if (!ignore) {

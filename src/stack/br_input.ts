@@ -21,7 +21,7 @@ import { BridgeState } from './bridge.js';
 
 /** br_netfilter applies to this frame: IPv4 and bridge-nf-call-iptables (or the bridge's own option). */
 function brNfOn(skb: Skb, br: NetDevice): boolean {
-  return skb.info.l3 === L3_IPV4 && (skb.ns!.sysctl.int('net.bridge.bridge-nf-call-iptables', 1) !== 0 || br.bridge!.nfCallIptables);
+  return skb.info.l3 === L3_IPV4 && (skb.ns!.sysctl.brNfCallIptables() || br.bridge!.nfCallIptables);
 }
 
 /** Run the bridge-family chains of a hook with priority in [lo, hi). */

@@ -91,7 +91,8 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   if ((daddr >>> 28) === 0xe) return fail(DR.NOT_SPECIFIED, 'ip_route_input_mc', 'multicast input is not modelled');
   if (isZeronet(saddr)) return fail(DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
   if (isZeronet(daddr)) return fail(DR.IP_INVALID_DEST, 'ip_route_input_slow', `martian destination ${formatIpv4(daddr)}`);
-  const localnet = sc.int('net.ipv4.conf.all.route_localnet') !== 0 || sc.devConf(dev.name, 'route_localnet') !== 0;
+  const conf = sc.conf(dev.name);
+  const localnet = conf.routeLocalnet;
   if (isLoopback(daddr) && !localnet) return fail(DR.IP_INVALID_DEST, 'ip_route_input_slow', `martian destination ${formatIpv4(daddr)}`);
   if (isLoopback(saddr) && !localnet) return fail(DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
 
@@ -107,7 +108,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   ns.fib4.lookup(fl, res);
   const route = res.route;
   const ruleText = res.rule ? res.rule.text.replace(/\t/g, ' ') : '';
-  const forwarding = sc.forwarding(dev.name);
+  const forwarding = conf.forwarding;
   if (res.err !== null) {
     if (arpCheck) return ROUTE_DROPPED;
     const rtext = route ? route.text : 'no route';
@@ -152,10 +153,10 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
  */
 function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number, dev: NetDevice, silent: boolean, toLocal: boolean): boolean {
   const ns = dev.ns;
-  const sc = ns.sysctl;
-  const rpf = sc.rpFilter(dev.name);
+  const conf = ns.sysctl.conf(dev.name);
+  const rpf = conf.rpFilter;
   const localSrc = ns.local4.has(saddr);
-  if (localSrc && !sc.acceptLocal(dev.name)) {
+  if (localSrc && !conf.acceptLocal) {
     // A packet claiming one of our own addresses as source (fib_validate_source: RTN_LOCAL → -EINVAL).
     if (!silent) dp.drop(skb, DR.IP_LOCAL_SOURCE, { stage: 'fib_validate_source', dev: dev.name }, `source ${formatIpv4(saddr)} is a local address`);
     return false;

@@ -30,6 +30,7 @@ import { addKernelRoutes, type LoadOptions } from './snapshot/load.js';
 import { nudFromName, NUD_NOARP, NUD_PERMANENT } from './neigh.js';
 import { parseSs } from './socket.js';
 import { parseNftJson } from './netfilter/nft_json.js';
+import { parseNftText } from './netfilter/nft_text.js';
 import { parseIptablesSave } from './netfilter/iptables_save.js';
 import { mergeRulesets } from './netfilter/merge.js';
 import type { RulesetIR } from './netfilter/ir.js';
@@ -221,7 +222,9 @@ function loadNs(w: Where, world: World, ns: Netns, spec: Record<string, unknown>
     nftIr = parseNftJson(typeof v === 'string' ? v : JSON.stringify(v), `${w.file} ${w.at([...path, 'nft-json'])}`, popts);
   }
   if (spec.nft !== undefined) {
-    w.fail([...path, 'nft'], 'nft ruleset text is not supported in labs yet; give `nft -j list ruleset` output under "nft-json:" or iptables-save text under "iptables:"');
+    if (nftIr) w.fail([...path, 'nft'], 'give the nft ruleset once: either "nft:" (text) or "nft-json:"');
+    // Positions inside the block scalar: the parser counts lines from the block's first line.
+    nftIr = parseNftText(String(spec.nft), `${w.file} (nft: block starting ${w.at([...path, 'nft'])})`, popts);
   }
   const ipt4 = spec.iptables !== undefined ? parseIptablesSave(String(spec.iptables), `${w.file} ${w.at([...path, 'iptables'])}`, 'ip', popts) : null;
   const ipt6 = spec.ip6tables !== undefined ? parseIptablesSave(String(spec.ip6tables), `${w.file} ${w.at([...path, 'ip6tables'])}`, 'ip6', popts) : null;

@@ -43,9 +43,44 @@ const DEFAULTS: Record<string, string> = {
   'net.ipv4.neigh.default.unres_qlen': '101',
 };
 
+/** Per-device IPv4 settings the receive path reads for every packet, resolved once (sysctls do not change during a replay). */
+export class DevConf {
+  constructor(
+    readonly rpFilter: number,
+    readonly forwarding: boolean,
+    readonly acceptLocal: boolean,
+    readonly routeLocalnet: boolean,
+    readonly arpIgnore: number,
+  ) {}
+}
+
 /** The sysctl values of one namespace. */
 export class Sysctl {
   readonly values = new Map<string, string>();
+  private confs = new Map<string, DevConf>();
+  private brNf = -1;
+
+  /** The resolved per-device settings of `dev` (cached). */
+  conf(dev: string): DevConf {
+    let c = this.confs.get(dev);
+    if (!c) {
+      c = new DevConf(
+        this.rpFilter(dev),
+        this.forwarding(dev),
+        this.acceptLocal(dev),
+        this.int('net.ipv4.conf.all.route_localnet') !== 0 || this.devConf(dev, 'route_localnet') !== 0,
+        Math.max(this.int('net.ipv4.conf.all.arp_ignore'), this.devConf(dev, 'arp_ignore')),
+      );
+      this.confs.set(dev, c);
+    }
+    return c;
+  }
+
+  /** net.bridge.bridge-nf-call-iptables (cached). */
+  brNfCallIptables(): boolean {
+    if (this.brNf < 0) this.brNf = this.int('net.bridge.bridge-nf-call-iptables', 1) !== 0 ? 1 : 0;
+    return this.brNf === 1;
+  }
 
   /** Parse `key = value` lines; returns the line numbers that did not parse. */
   load(text: string): number[] {
@@ -66,6 +101,8 @@ export class Sysctl {
   /** Set one value (lab files). */
   set(key: string, value: string): void {
     this.values.set(key.replace(/\//g, '.'), value);
+    this.confs.clear();
+    this.brNf = -1;
   }
 
   /** Raw value or the namespace default; undefined when neither. */

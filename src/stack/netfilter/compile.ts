@@ -289,6 +289,16 @@ function compileExpr(e: ExprIR, t: CompiledTable, w: Where, rs: CompiledRuleset,
         return hit !== inv ? V_NEXT : V_BREAK;
       };
     }
+    case 'matchany': {
+      // Any one of the matches (iptables multiport --ports, --ctstate mixing states and NAT flags).
+      const parts = e.matches.map((m, k) => compileMatch(m, t, { file: w.file, path: `${w.path}.matches[${k}]` }, rs));
+      return (skb, st) => {
+        for (let k = 0; k < parts.length; k++) if (parts[k](skb, st) === V_NEXT) return V_NEXT;
+        return V_BREAK;
+      };
+    }
+    case 'xt':
+      return fail(w, `opaque iptables-nft extension "${e.name}" (${e.type}): add the \`iptables-save\` output for this table (iptables.txt)`);
     case 'setupdate':
       return fail(w, `dynamic set updates (${e.verb} @${e.set}) are not modelled`);
     default:
@@ -582,6 +592,16 @@ function compileMeta(key: string, w: Where): Sel {
       return (skb) => skb.physout?.name ?? '';
     case 'cpu':
       return () => 0;
+    case 'random':
+      // A fresh u32 per evaluation in the kernel; here a hash of the flow (deterministic, README).
+      return (skb) => mix32(skb.info.src4 ^ Math.imul(skb.info.dst4, 0x9e3779b1) ^ ((skb.info.sport << 16) | (skb.info.dport & 0xffff)) ^ skb.info.l4proto) >>> 0;
+    case 'skuid':
+    case 'skgid':
+      // Only locally generated packets have a socket; ours (RST, ICMP errors) are the kernel's own (uid 0).
+      return (skb) => (skb.generated ? 0 : -1);
+    case 'iifgroup':
+    case 'oifgroup':
+      return () => 0;
     default:
       return fail(w, `meta ${key} is not supported`);
   }
@@ -644,16 +664,28 @@ function compileMatch(e: MatchExpr, t: CompiledTable, w: Where, rs: CompiledRule
   if (e.cmp === 'in' || (left.kind === 'ct' && (left.key === 'state' || left.key === 'status'))) {
     // Bitmask membership (`ct state established,related`) or set membership.
     if (left.kind === 'ct' && (left.key === 'state' || left.key === 'status')) {
+      // nft bytecode (nft --debug=netlink): `in` = any listed bit set (bitwise & mask != 0); `==`/`!=`
+      // with one value = exact compare; `== {a, b}` = the value is one of the set's members.
       const names = left.key === 'state' ? CT_STATE : CT_STATUS;
-      const list = typeof e.right === 'object' && 'set' in e.right ? e.right.set : [e.right];
-      let mask = 0;
-      for (const v of list) {
-        if (typeof v === 'number') mask |= v;
-        else if (typeof v === 'string' && names[v] !== undefined) mask |= names[v];
-        else return fail(w, `ct ${left.key} value ${JSON.stringify(v)} is not known`);
+      const bit = (v: unknown): number => {
+        if (typeof v === 'number') return v;
+        if (typeof v === 'string' && names[v] !== undefined) return names[v];
+        return fail(w, `ct ${left.key} value ${JSON.stringify(v)} is not known`);
+      };
+      const isSet = typeof e.right === 'object' && 'set' in e.right;
+      const list = isSet ? (e.right as { set: Value[] }).set : [e.right];
+      if (e.cmp === 'in') {
+        let mask = 0;
+        for (const v of list) mask |= bit(v);
+        return (skb) => ((Number(sel(skb)) & mask) !== 0 ? V_NEXT : V_BREAK);
       }
       const neg = e.cmp === '!=';
-      return (skb) => (((Number(sel(skb)) & mask) !== 0) !== neg ? V_NEXT : V_BREAK);
+      if (isSet) {
+        const members = new Set(list.map(bit));
+        return (skb) => (members.has(Number(sel(skb))) !== neg ? V_NEXT : V_BREAK);
+      }
+      const want = bit(list[0]);
+      return (skb) => ((Number(sel(skb)) === want) !== neg ? V_NEXT : V_BREAK);
     }
     const test = compileValueTest(e.right, left, t, w);
     return (skb) => (test(sel(skb)) ? V_NEXT : V_BREAK);
@@ -798,6 +830,9 @@ function compileMapLookup(data: Value, keySel: Selector, t: CompiledTable, w: Wh
     if (!s.data) return fail(w, `@${s.name} is a set, not a map`);
     elems = s.elems;
     vals = s.data as Value[];
+  } else if (typeof data === 'object' && 'map' in data) {
+    elems = data.map.map(([k]) => k);
+    vals = data.map.map(([, v]) => v);
   } else if (typeof data === 'object' && 'set' in data) {
     elems = [];
     vals = [];

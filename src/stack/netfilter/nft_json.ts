@@ -26,6 +26,7 @@ import type {
   HookName,
   LimitExpr,
   MangleExpr,
+  MatchExpr,
   MetaSel,
   NatAddr,
   NatExpr,
@@ -68,7 +69,6 @@ const LIMIT_PER: ReadonlySet<string> = new Set(['second', 'minute', 'hour', 'day
 const NAT_FLAGS: ReadonlySet<string> = new Set(['random', 'fully-random', 'persistent', 'netmap']);
 /** fib results the model evaluates. */
 const FIB_RESULTS: ReadonlySet<string> = new Set(['oif', 'oifname', 'type']);
-/** Statements and expressions nft can list that the model does not evaluate. */
 const U32 = 0xffffffff;
 
 /**
@@ -460,7 +460,7 @@ function parseTcHandle(s: string, w: string): number {
 // ---------------------------------------------------------------------------------------------
 // Matches, selectors, values
 
-function parseMatch(v: J, w: string): ExprIR {
+function parseMatch(v: J, w: string): MatchExpr {
   const o = objU(v, w);
   const op = o.op === undefined ? '==' : strU(o.op, `${w}.op`);
   if (!CMP_OPS.has(op) && op !== '!') throw new UnsupportedError(`${w}.op`, `operator "${op}" is not supported`);
@@ -490,7 +490,28 @@ function parseMatch(v: J, w: string): ExprIR {
   } else {
     right = parseValue(r, `${w}.right`);
   }
-  return { op: 'match', left, cmp, right };
+  return canonicalMatch({ op: 'match', left, cmp, right });
+}
+
+/**
+ * The forms nft itself folds when it loads a rule, so that text and JSON of one rule give one IR:
+ * `(sel & m) ^ x == v` → `sel & m == v ^ x`; `ip saddr & 255.255.0.0 == 10.1.0.0` → `10.1.0.0/16`.
+ */
+function canonicalMatch(e: MatchExpr): MatchExpr {
+  const l = e.left;
+  if (l.kind !== 'bitwise' || (e.cmp !== '==' && e.cmp !== '!=')) return e;
+  if (l.xor !== 0 && typeof e.right === 'number') {
+    return { op: 'match', left: { ...l, xor: 0 }, cmp: e.cmp, right: (e.right ^ l.xor) >>> 0 };
+  }
+  if (l.xor === 0 && l.sel.kind === 'payload' && l.sel.proto === 'ip' && (l.sel.field === 'saddr' || l.sel.field === 'daddr') && typeof e.right === 'string') {
+    const inv = ~l.mask >>> 0;
+    const a = ipv4ToU32(e.right);
+    if ((inv & (inv + 1)) === 0 && a !== null && (a & inv) === 0) {
+      const len = 32 - Math.log2(inv + 1);
+      return { op: 'match', left: l.sel, cmp: e.cmp, right: len === 32 ? e.right : { prefix: { addr: e.right, len } } };
+    }
+  }
+  return e;
 }
 
 /** `{"|": [a, {"|": [b, c]}]}` → [a, b, c]. */

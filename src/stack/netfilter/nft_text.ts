@@ -281,7 +281,7 @@ class Parser {
     throw new UnsupportedError(this.at(t), what);
   }
   show(t: Tok): string {
-    return t.k === 'eof' ? 'end of file' : t.k === 'nl' ? 'end of line' : t.k === 'str' ? `"${t.v}"` : `"${t.v}"`;
+    return t.k === 'eof' ? 'end of file' : t.k === 'nl' ? 'end of line' : `"${t.v}"`;
   }
   isWord(v: string, o = 0): boolean {
     const t = this.peek(o);
@@ -625,13 +625,13 @@ class Parser {
         case 'typeof': {
           const key = this.selector();
           const kt = typeofName(key);
-          if (!kt) this.unsupportedSet(t, 'this typeof expression is not supported; use "type"');
+          if (!kt) this.fail(t, 'this typeof expression is not supported; use "type"');
           o.type = kt;
           if (this.isWord(':')) {
             this.pos++;
             const data = this.selector();
             const dt = typeofName(data);
-            if (!dt) this.unsupportedSet(t, 'this typeof expression is not supported; use "type"');
+            if (!dt) this.fail(t, 'this typeof expression is not supported; use "type"');
             o.map = dt;
           }
           break;
@@ -671,10 +671,6 @@ class Parser {
       if (e instanceof UnsupportedError) throw new ConfigError(this.file, this.at(t), e.what);
       throw e;
     }
-  }
-
-  unsupportedSet(t: Tok, what: string): never {
-    this.fail(t, what);
   }
 
   /** `type K [. K]... [: D [. D]...]` → [key type, data type or null]. */
@@ -749,8 +745,13 @@ class Parser {
 
   // -- rules -----------------------------------------------------------------------------------
 
+  /** Rules seen per chain, dropped ones included (the default handle is this number). */
+  ruleNo = new Map<ChainIR, number>();
+
   ruleInto(tb: TableIR, c: ChainIR, insert: boolean): void {
     const first = this.peek();
+    const n = (this.ruleNo.get(c) ?? 0) + 1;
+    this.ruleNo.set(c, n);
     const exprs: J[] = [];
     const starts: Tok[] = [];
     let lastEnd = first.end;
@@ -768,6 +769,7 @@ class Parser {
       this.dropRule(tb, c, e);
       return;
     }
+    elideDependencies(exprs, starts);
     let handle = 0;
     if (this.peek().k === 'handle') handle = Number(this.next().v);
     const text = this.src.slice(first.start, lastEnd).replace(/\s+/g, ' ').trim();
@@ -781,7 +783,7 @@ class Parser {
         return;
       }
     }
-    const rule: RuleIR = { handle: handle || c.rules.length + 1, text, origin: `${this.file}:${first.line}`, exprs: ir };
+    const rule: RuleIR = { handle: handle || n, text, origin: `${this.file}:${first.line}`, exprs: ir };
     if (insert) c.rules.unshift(rule);
     else c.rules.push(rule);
   }
@@ -897,7 +899,7 @@ class Parser {
     }
     if (this.isWord('vmap')) {
       this.pos++;
-      return { vmap: { key: sel, data: this.mapRef(true) } };
+      return { vmap: { key: sel, data: this.mapRef() } };
     }
     return this.relational(sel);
   }
@@ -927,7 +929,9 @@ class Parser {
       const ref = typeof right === 'string' && right.startsWith('@');
       op = BITMASK_SEL(left) && !anon && !ref ? 'in' : '==';
     }
-    if (Array.isArray(right) && op === '!=' ) right = { '|': orChain(right) };
+    if (Array.isArray(right) && op === '!=') right = { '|': orChain(right) };
+    // nft stores protocol names by their /etc/protocols spelling: `icmpv6` is listed as "ipv6-icmp".
+    if (isProtoSel(left)) right = mapStrings(right, (x) => PROTO_ALIAS[x] ?? x);
     return { match: { op, left, right } };
   }
 
@@ -941,7 +945,7 @@ class Parser {
     const sel = parts.length === 1 ? parts[0] : { concat: parts };
     if (this.isWord('map')) {
       this.pos++;
-      return { map: { key: sel, data: this.mapRef(false) } };
+      return { map: { key: sel, data: this.mapRef() } };
     }
     return sel;
   }
@@ -1016,8 +1020,9 @@ class Parser {
       }
       return { numgen: { mode, mod, offset } };
     }
-    if (UNSUPPORTED_EXPR.has(w) || (w === 'tcp' && this.isWord('option')) || (w === 'sctp' && this.isWord('chunk')) || (w === 'ip' && this.isWord('option'))) {
-      this.unsupported(t, `expression "${w}" is not supported`);
+    if (UNSUPPORTED_EXPR.has(w)) this.unsupported(t, `expression "${w}" is not supported`);
+    if ((w === 'tcp' && this.isWord('option')) || (w === 'sctp' && this.isWord('chunk')) || (w === 'ip' && this.isWord('option'))) {
+      this.unsupported(t, `expression "${w} ${this.peek().v}" is not supported`);
     }
     this.unsupported(t, `unknown expression "${w}"`);
   }
@@ -1085,8 +1090,8 @@ class Parser {
     return scalar(t.v);
   }
 
-  /** `@name` or an anonymous map `{ k : v, ... }` (verdict maps when `verdicts`). */
-  mapRef(verdicts: boolean): J {
+  /** `@name` or an anonymous map `{ k : v, ... }` (data: a verdict or a value). */
+  mapRef(): J {
     const t = this.peek();
     if (t.k === 'word' && t.v.startsWith('@')) {
       this.pos++;
@@ -1105,7 +1110,7 @@ class Parser {
       this.skipNl();
       if (!this.isWord(':')) this.fail(this.peek(), `expected ":", found ${this.show(this.peek())}`);
       this.pos++;
-      pairs.push([k, verdicts ? this.mapData() : this.mapData()]);
+      pairs.push([k, this.mapData()]);
       this.skipNl();
       const sep = this.next();
       if (sep.k === '}') break;
@@ -1149,7 +1154,8 @@ class Parser {
         o.prefix = this.word('a prefix');
       } else if (this.isWord('level')) {
         this.pos++;
-        o.level = this.word('a level');
+        const level = this.word('a level');
+        if (level !== 'warn') o.level = level; // nft leaves the default level out of its listing
       } else if (this.isWord('group')) {
         this.pos++;
         o.group = Number(this.word('a group'));
@@ -1246,6 +1252,50 @@ class Parser {
   }
 }
 
+/** The payload protocol a `meta l4proto` / `ether type` value is the dependency of. */
+const L4_DEP: Readonly<Record<string, string>> = { tcp: 'tcp', udp: 'udp', icmp: 'icmp', 'ipv6-icmp': 'icmpv6', icmpv6: 'icmpv6', sctp: 'sctp', dccp: 'dccp', udplite: 'udplite' };
+const L3_DEP: Readonly<Record<string, string>> = { ip: 'ip', ip6: 'ip6', arp: 'arp', '8021q': 'vlan', vlan: 'vlan' };
+
+/**
+ * nft drops a protocol match written just before a header match that implies it (`meta l4proto icmp
+ * icmp type echo-request` is stored and listed as `icmp type echo-request`); do the same, so text
+ * and JSON give one IR. compile.ts adds every header match's dependency back.
+ */
+function elideDependencies(exprs: J[], starts: Tok[]): void {
+  for (let k = exprs.length - 2; k >= 0; k--) {
+    const a = exprs[k];
+    const b = exprs[k + 1];
+    if (!isObj(a) || !isObj(a.match) || a.match.op !== '==' || typeof a.match.right !== 'string') continue;
+    if (!isObj(b) || !isObj(b.match) || !isObj(b.match.left) || !isObj(b.match.left.payload)) continue;
+    const left = a.match.left;
+    const proto = b.match.left.payload.protocol;
+    const dep = isObj(left) && isObj(left.meta) && left.meta.key === 'l4proto' ? L4_DEP[a.match.right]
+      : isObj(left) && isObj(left.payload) && left.payload.protocol === 'ether' && left.payload.field === 'type' ? L3_DEP[a.match.right]
+      : undefined;
+    if (dep !== undefined && dep === proto) {
+      exprs.splice(k, 1);
+      starts.splice(k, 1);
+    }
+  }
+}
+
+const PROTO_ALIAS: Readonly<Record<string, string>> = { icmpv6: 'ipv6-icmp', icmp6: 'ipv6-icmp' };
+
+function isProtoSel(j: J): boolean {
+  if (!isObj(j)) return false;
+  if (isObj(j.meta)) return j.meta.key === 'l4proto';
+  if (isObj(j.payload)) return (j.payload.protocol === 'ip' && j.payload.field === 'protocol') || (j.payload.protocol === 'ip6' && j.payload.field === 'nexthdr');
+  if (isObj(j.ct)) return j.ct.key === 'protocol';
+  return false;
+}
+
+function mapStrings(j: J, f: (s: string) => string): J {
+  if (typeof j === 'string') return f(j);
+  if (Array.isArray(j)) return j.map((x) => mapStrings(x, f));
+  if (isObj(j) && Array.isArray(j.set)) return { set: j.set.map((x) => mapStrings(x, f)) };
+  return j;
+}
+
 /** Words that begin a selector expression. */
 function startsSelector(w: string): boolean {
   return !!PAYLOAD[w] || w === 'meta' || UNQUALIFIED_META.has(w) || w === 'ct' || w === 'fib' || w === 'numgen';
@@ -1264,7 +1314,7 @@ const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const TIME = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 function isAddrOrNum(s: string): boolean {
-  return /^(0x[0-9a-fA-F]+|\d+)$/.test(s) || IPV4.test(s) || (IPV6.test(s) && !MAC.test(s) && s.includes('::')) || IPV6.test(s) || MAC.test(s);
+  return /^(0x[0-9a-fA-F]+|\d+)$/.test(s) || IPV4.test(s) || IPV6.test(s) || MAC.test(s);
 }
 
 /** Seconds of an nft time value (`10s`, `1h`, `4m59s992ms`), or null. */
