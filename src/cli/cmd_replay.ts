@@ -97,9 +97,8 @@ Examples:
           ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
           onRecord: (r) => {
-            const tr = toTraceRecord(r);
-            summary.add(tr);
-            writer?.write(tr);
+            summary.add(r);
+            if (writer) writer.write(toTraceRecord(r));
           },
         });
         writer?.close();

@@ -53,9 +53,9 @@ export function arpRcv(dp: Datapath, skb: Skb, dev: NetDevice): void {
         neighFromArp(dp, dev, sip, shaHi, shaLo, NUD_STALE, true);
         arpSend(dp, skb, ARPOP_REPLY, dev, tip, sip, shaHi, shaLo, shaHi, shaLo);
         answered = true;
-      } else dp.step({ kind: 'local', ns: ns.name, what: `ARP request for ${formatIpv4(tip)} ignored (arp_ignore ${arpIgnore})` });
+      } else if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `ARP request for ${formatIpv4(tip)} ignored (arp_ignore ${arpIgnore})` });
     } else if (ns.local4.has(tip)) {
-      dp.step({ kind: 'local', ns: ns.name, what: `ARP request from ${formatIpv4(sip)} for ${formatIpv4(tip)} ignored: the route check of the sender failed (rp_filter)` });
+      if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `ARP request from ${formatIpv4(sip)} for ${formatIpv4(tip)} ignored: the route check of the sender failed (rp_filter)` });
     }
   }
   if (!answered) {
@@ -83,7 +83,7 @@ function neighFromArp(dp: Datapath, dev: NetDevice, ip: number, hi: number, lo: 
   if (state === NUD_STALE && (n.state & NUD_VALID) && !changed && !(n.state & NUD_INCOMPLETE)) return;
   const old = n.state;
   neighUpdate(dp, n, hi, lo, state);
-  dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(ip), state: nudName(n.state), action: `${nudName(old)} → ${nudName(n.state)}`, lladdr: formatMac(hi, lo) });
+  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(ip), state: nudName(n.state), action: `${nudName(old)} → ${nudName(n.state)}`, lladdr: formatMac(hi, lo) });
 }
 
 /**

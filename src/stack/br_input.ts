@@ -95,7 +95,7 @@ function brHandleFrameFinish(dp: Datapath, skb: Skb, port: NetDevice, br: NetDev
   if (group) {
     // Broadcast/multicast: flood to the other ports, and pass a copy up to the bridge (br_flood + local_rcv).
     const targets = floodTargets(br, port);
-    dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'flood', to: targets.map((t) => t.name) });
+    if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'flood', to: targets.map((t) => t.name) });
     const rec = dp.recOf(skb);
     for (const t of targets) {
       const c = skb.clone();
@@ -108,22 +108,22 @@ function brHandleFrameFinish(dp: Datapath, skb: Skb, port: NetDevice, br: NetDev
   }
   const e = b.find(i.dstMacHi, i.dstMacLo, dp.now);
   if ((e && e.local) || (i.dstMacHi === br.macHi && i.dstMacLo === br.macLo)) {
-    dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'local' });
+    if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'local' });
     brPassFrameUp(dp, skb, br);
     return;
   }
   if (e) {
     if (e.dst === port && !port.brport!.hairpin) {
-      dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: `drop: destination is behind the ingress port` });
+      if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: `drop: destination is behind the ingress port` });
       dp.drop(skb, DR.NOT_SPECIFIED, { stage: 'br_forward', dev: port.name }, 'destination MAC is on the ingress port (no hairpin)');
       return;
     }
-    dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'forward', to: [e.dst.name] });
+    if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'forward', to: [e.dst.name] });
     brForward(dp, skb, e.dst, br);
     return;
   }
   const targets = floodTargets(br, port);
-  dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'flood (unknown unicast)', to: targets.map((t) => t.name) });
+  if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: port.name, action: 'flood (unknown unicast)', to: targets.map((t) => t.name) });
   if (targets.length === 0) {
     dp.drop(skb, DR.NOT_SPECIFIED, { stage: 'br_flood', dev: br.name }, 'unknown destination MAC and no other port to flood to');
     return;
@@ -206,13 +206,13 @@ export function brDevXmit(dp: Datapath, skb: Skb, br: NetDevice): void {
   const group = (i.dstMacHi & 0x0100) !== 0;
   const e = group ? null : b.find(i.dstMacHi, i.dstMacLo, dp.now);
   if (e && !e.local) {
-    dp.step({ kind: 'bridge', ns, bridge: br.name, port: '(local)', action: 'forward', to: [e.dst.name] });
+    if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: '(local)', action: 'forward', to: [e.dst.name] });
     skb.physout = e.dst;
     brForwardFinish(dp, skb, e.dst, br);
     return;
   }
   const targets = floodTargets(br, null);
-  dp.step({ kind: 'bridge', ns, bridge: br.name, port: '(local)', action: group ? 'flood' : 'flood (unknown unicast)', to: targets.map((t) => t.name) });
+  if (dp.tracing) dp.step({ kind: 'bridge', ns, bridge: br.name, port: '(local)', action: group ? 'flood' : 'flood (unknown unicast)', to: targets.map((t) => t.name) });
   if (targets.length === 0) {
     dp.drop(skb, DR.NOT_SPECIFIED, { stage: 'br_dev_xmit', dev: br.name }, 'no port to send to');
     return;

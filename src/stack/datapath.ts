@@ -75,6 +75,7 @@ export class Datapath {
   constructor(world: World, opts: DatapathOptions, done: (r: PacketRecord) => void) {
     this.world = world;
     this.opts = opts;
+    this.tracing = opts.trace;
     this.done = done;
     for (const ns of world.namespaces) {
       const warnings: string[] = [];
@@ -101,10 +102,10 @@ export class Datapath {
    * A frame received on `dev` at time (sec, nsec). `frame` must be an Ethernet frame; `index` numbers
    * the merged input.
    */
-  inject(frame: Uint8Array, len: number, origLen: number, sec: number, nsec: number, dev: NetDevice, index: number, ts: string): void {
+  inject(frame: Uint8Array, len: number, origLen: number, sec: number, nsec: number, dev: NetDevice, index: number): void {
     const t = sec + nsec / 1e9;
     this.advance(t);
-    const rec = new PacketRecord(index, ts, t, dev.ns.name, dev.name);
+    const rec = new PacketRecord(index, sec, nsec, dev.ns.name, dev.name);
     this.rec = rec;
     this.open.push(rec);
     const skb = this.skb;
@@ -175,6 +176,9 @@ export class Datapath {
   /** Device tap (`--pcap-out`): frames as they cross each device; null when off. */
   tap: ((dev: NetDevice, dir: 1 | 2, t: number, frame: Uint8Array, len: number) => void) | null = null;
 
+  /** Steps are recorded (a trace or report is being written). Stages test it before building a step. */
+  readonly tracing: boolean;
+
   /** Where steps of a generated packet go (its `emitted` entry), null for the input packet. */
   sink: Step[] | null = null;
 
@@ -214,7 +218,7 @@ export class Datapath {
       this.emittedFate(skb, `dropped ${name}${detail ? ' (' + detail + ')' : ''}`);
       return;
     }
-    this.step({ kind: 'drop', ns, stage: 'stage' in where ? where.stage : `${where.family} ${where.table} ${where.chain}`, reason: name, ...(detail ? { detail } : {}) });
+    if (this.tracing) this.step({ kind: 'drop', ns, stage: 'stage' in where ? where.stage : `${where.family} ${where.table} ${where.chain}`, reason: name, ...(detail ? { detail } : {}) });
     this.final(this.recOf(skb), { verdict: 'dropped', ns, reason: name, where, ...(detail ? { detail } : {}) });
   }
 
@@ -253,12 +257,17 @@ export function hdrOf(skb: Skb): HdrTuple | null {
 
 function describeKey(skb: Skb, rec: PacketRecord): void {
   const i = skb.info;
-  rec.l3 = i.l3 === 1 ? 'ipv4' : i.l3 === 2 ? 'ipv6' : i.l3 === 3 ? 'arp' : '';
-  rec.proto = i.l4proto === 6 ? 'tcp' : i.l4proto === 17 ? 'udp' : i.l4proto === 1 ? 'icmp' : i.l4proto === 58 ? 'icmpv6' : i.l4proto >= 0 ? String(i.l4proto) : '';
-  rec.key = hdrOf(skb);
-  if (i.l3 === 3 && i.arpSpaOff >= 0) {
+  rec.l3 = i.l3;
+  rec.l4 = i.l4proto;
+  if (i.l3 === L3_IPV4) {
+    rec.src4 = i.src4;
+    rec.dst4 = i.dst4;
+    rec.sport = i.sport;
+    rec.dport = i.dport;
+    rec.icmpId = i.sport < 0 ? i.icmpId : -1;
+  } else if (i.l3 === 3 && i.arpSpaOff >= 0) {
     const b = skb.data;
-    const a = (o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-    rec.key = { src: a(i.arpSpaOff), dst: a(i.arpTpaOff) };
+    rec.src4 = ((b[i.arpSpaOff] << 24) | (b[i.arpSpaOff + 1] << 16) | (b[i.arpSpaOff + 2] << 8) | b[i.arpSpaOff + 3]) >>> 0;
+    rec.dst4 = ((b[i.arpTpaOff] << 24) | (b[i.arpTpaOff + 1] << 16) | (b[i.arpTpaOff + 2] << 8) | b[i.arpTpaOff + 3]) >>> 0;
   }
 }

@@ -43,7 +43,7 @@ export function netifReceiveSkb(dp: Datapath, skb: Skb, dev: NetDevice): void {
     return;
   }
   ethTypeTrans(skb, dev);
-  if (!skb.generated) dp.step({ kind: 'rx', ns: dev.ns.name, dev: dev.name, pkttype: dev.master ? `port of ${dev.master.name}` : PKTTYPE_NAMES[skb.pktType] });
+  if (dp.tracing && !skb.generated) dp.step({ kind: 'rx', ns: dev.ns.name, dev: dev.name, pkttype: dev.master ? `port of ${dev.master.name}` : PKTTYPE_NAMES[skb.pktType] });
   const i = skb.info;
   // VLAN: a tagged frame goes to the VLAN device with that id on this lower device (vlan_do_receive).
   if (i.vlanCount > 0) {
@@ -114,10 +114,12 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
       devQueueXmit(dp, skb, dev.lower);
       return;
     }
-    const hdr = hdrOf(skb);
-    dp.step({ kind: 'tx', ns: dev.ns.name, dev: dev.name, hdr });
+    // Header text only when someone reads it: a trace, or a NAT summary line.
+    const rec = skb.generated ? null : dp.recOf(skb);
+    const hdr = dp.tracing || (rec !== null && rec.nat.length > 0) ? hdrOf(skb) : null;
+    if (dp.tracing) dp.step({ kind: 'tx', ns: dev.ns.name, dev: dev.name, hdr });
     if (dev.peer) {
-      dp.step({ kind: 'veth', from: `${dev.ns.name}:${dev.name}`, to: `${dev.peer.ns.name}:${dev.peer.name}` });
+      if (dp.tracing) dp.step({ kind: 'veth', from: `${dev.ns.name}:${dev.name}`, to: `${dev.peer.ns.name}:${dev.peer.name}` });
       skb.mark = 0; // veth_xmit → __dev_forward_skb scrubs the packet (skb_scrub_packet, xnet)
       skb.ct = null;
       skb.ctinfo = -1;
@@ -141,7 +143,7 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
       dp.emittedFate(skb, `transmitted on ${dev.ns.name}:${dev.name}`);
       return;
     }
-    dp.final(dp.recOf(skb), { verdict: 'transmitted', ns: dev.ns.name, dev: dev.name, ...(hdr ? { out: hdr } : {}) });
+    dp.final(rec, hdr ? { verdict: 'transmitted', ns: dev.ns.name, dev: dev.name, out: hdr } : { verdict: 'transmitted', ns: dev.ns.name, dev: dev.name });
   } finally {
     dp.depth--;
   }

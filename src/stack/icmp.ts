@@ -94,7 +94,7 @@ export function icmpSend(dp: Datapath, skb: Skb, type: number, code: number, inf
   if (!src) return;
   const rec = dp.recOf(skb);
   if (!xrlimAllow(dp, skb, type, dst)) {
-    dp.step({ kind: 'local', ns: ns.name, what: `ICMP ${ICMP_NAMES[`${type}/${code}`] ?? `${type}/${code}`} to ${formatIpv4(dst)} suppressed by icmp_ratelimit` });
+    if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `ICMP ${ICMP_NAMES[`${type}/${code}`] ?? `${type}/${code}`} to ${formatIpv4(dst)} suppressed by icmp_ratelimit` });
     return;
   }
   const quoteLen = Math.min(i.l3Len || skb.len - i.l3Off, kIcmpErrMaxTotal - 28, skb.len - i.l3Off);

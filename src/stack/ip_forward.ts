@@ -30,7 +30,7 @@ export function ipForward(dp: Datapath, skb: Skb, dev: NetDevice): void {
     return;
   }
   ipDecreaseTtl(skb);
-  dp.step({ kind: 'forward', ns: dev.ns.name, ttl: i.ttl });
+  if (dp.tracing) dp.step({ kind: 'forward', ns: dev.ns.name, ttl: i.ttl });
   if (!nfHookIpv4(dp, skb, 'forward')) return;
   ipOutput(dp, skb);
 }

@@ -85,7 +85,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   // Martian sources and destinations (ip_route_input_slow).
   if ((saddr >>> 28) === 0xe || saddr === 0xffffffff) return fail(DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
   if (daddr === 0xffffffff || (saddr === 0 && daddr === 0xffffffff)) {
-    if (!arpCheck) dp.step({ kind: 'route', ns: ns.name, table: 'local', rule: '', route: 'limited broadcast', result: 'broadcast' });
+    if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: 'local', rule: '', route: 'limited broadcast', result: 'broadcast' });
     return ROUTE_LOCAL;
   }
   if ((daddr >>> 28) === 0xe) return fail(DR.NOT_SPECIFIED, 'ip_route_input_mc', 'multicast input is not modelled');
@@ -112,25 +112,25 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   if (res.err !== null) {
     if (arpCheck) return ROUTE_DROPPED;
     const rtext = route ? route.text : 'no route';
-    dp.step({ kind: 'route', ns: ns.name, table: res.table ? tableName(res.table) : '', rule: ruleText, route: rtext, result: res.err });
+    if (dp.tracing) dp.step({ kind: 'route', ns: ns.name, table: res.table ? tableName(res.table) : '', rule: ruleText, route: rtext, result: res.err });
     // no_route / ip_error(): EHOSTUNREACH when forwarding is off; reasons as observed (datapath-facts §8).
     ipError(dp, skb, dev, forwarding ? res.err : res.err === 'ENETUNREACH' ? 'ENETUNREACH' : 'EHOSTUNREACH', forwarding, rtext);
     return ROUTE_ERROR;
   }
   const r = route!;
   if (r.type === RTN_BROADCAST) {
-    if (!arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'broadcast' });
+    if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'broadcast' });
     return ROUTE_LOCAL;
   }
   if (r.type === RTN_LOCAL) {
     if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent, true)) return ROUTE_DROPPED;
-    if (!arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'local' });
+    if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'local' });
     return ROUTE_LOCAL;
   }
   if (arpCheck) return ROUTE_DROPPED;
   if (!forwarding) {
     // ip_route_input_slow: !IN_DEV_FORWARD → EHOSTUNREACH → ip_error counts IpInAddrErrors, sends nothing.
-    dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: `forwarding disabled on ${dev.name}` });
+    if (dp.tracing) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: `forwarding disabled on ${dev.name}` });
     dp.drop(skb, DR.IP_INADDRERRORS, { stage: 'ip_error', dev: dev.name, route: r.text }, `net.ipv4.conf.${dev.name}.forwarding = 0`);
     return ROUTE_ERROR;
   }
@@ -143,7 +143,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   skb.rt = r;
   skb.oif = nh?.dev ?? null;
   skb.nexthop = nh?.gw ? nh.gw : 0;
-  dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'forward', ...(skb.oif ? { oif: skb.oif.name } : {}), ...(nh?.gw ? { via: formatIpv4(nh.gw) } : {}) });
+  if (dp.tracing) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'forward', ...(skb.oif ? { oif: skb.oif.name } : {}), ...(nh?.gw ? { via: formatIpv4(nh.gw) } : {}) });
   return ROUTE_FORWARD;
 }
 
@@ -180,7 +180,7 @@ function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number,
   else if (rpf === 2) ok = true;
   else ok = res.route.nh.some((nh) => nh.dev === dev);
   const mode = rpf === 1 ? 'strict' : 'loose';
-  if (!silent) dp.step({ kind: 'rpfilter', ns: ns.name, dev: dev.name, mode, result: ok ? 'pass' : `fail: best route back to ${formatIpv4(saddr)} is ${res.route ? res.route.text : 'none'}` });
+  if (dp.tracing && !silent) dp.step({ kind: 'rpfilter', ns: ns.name, dev: dev.name, mode, result: ok ? 'pass' : `fail: best route back to ${formatIpv4(saddr)} is ${res.route ? res.route.text : 'none'}` });
   if (!ok && !silent) dp.drop(skb, DR.IP_RPFILTER, { stage: 'ip_rcv_finish_core', dev: dev.name }, `${mode} rp_filter on ${dev.name}`);
   return ok;
 }
@@ -248,8 +248,8 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
       const s = lookupSock4(ns.sockets, 'tcp', i.src4, i.sport, i.dst4, i.dport);
       if (s) {
         s.delivered++;
-        dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
-        if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), out: hdrOf(skb)! });
+        if (dp.tracing) dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
+        if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), ...(dp.tracing || (rec && rec.nat.length) ? { out: hdrOf(skb)! } : {}) });
         else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
         return;
       }
@@ -263,8 +263,8 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
       const s = lookupSock4(ns.sockets, 'udp', i.src4, i.sport, i.dst4, i.dport);
       if (s) {
         s.delivered++;
-        dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
-        if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), out: hdrOf(skb)! });
+        if (dp.tracing) dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
+        if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), ...(dp.tracing || (rec && rec.nat.length) ? { out: hdrOf(skb)! } : {}) });
         else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
         return;
       }
@@ -282,7 +282,7 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
         else dp.emittedFate(skb, `consumed by ${ns.name} (icmp echo)`);
         return;
       }
-      dp.step({ kind: 'local', ns: ns.name, what: `ICMP type ${i.icmpType} code ${i.icmpCode} handled by icmp_rcv` });
+      if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `ICMP type ${i.icmpType} code ${i.icmpCode} handled by icmp_rcv` });
       if (!skb.generated) dp.final(rec, { verdict: 'consumed', ns: ns.name, dev: dev.name, detail: `ICMP type ${i.icmpType} code ${i.icmpCode}` });
       else dp.emittedFate(skb, `delivered to ${ns.name} (icmp_rcv)`);
       return;

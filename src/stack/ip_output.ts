@@ -42,7 +42,7 @@ export function ipRouteOutput(dp: Datapath, skb: Skb): boolean {
   ns.fib4.lookup(fl, res);
   const r = res.route;
   if (res.err !== null || !r) {
-    dp.step({ kind: 'route', ns: ns.name, table: res.table ? tableName(res.table) : '', rule: res.rule ? res.rule.text.replace(/\t/g, ' ') : '', route: r ? r.text : 'no route', result: res.err ?? 'ENETUNREACH' });
+    if (dp.tracing) dp.step({ kind: 'route', ns: ns.name, table: res.table ? tableName(res.table) : '', rule: res.rule ? res.rule.text.replace(/\t/g, ' ') : '', route: r ? r.text : 'no route', result: res.err ?? 'ENETUNREACH' });
     const reason = res.err === 'EINVAL' ? DR.BLACKHOLE : DR.IP_OUTNOROUTES;
     dp.drop(skb, reason, { stage: 'ip_route_output_key', ...(r ? { route: r.text } : {}) }, res.err ?? 'ENETUNREACH');
     return false;
@@ -56,7 +56,7 @@ export function ipRouteOutput(dp: Datapath, skb: Skb): boolean {
     skb.oif = nh?.dev ?? null;
     skb.nexthop = nh?.gw ?? 0;
   }
-  dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: res.rule ? res.rule.text.replace(/\t/g, ' ') : '', route: r.text, result: r.type === RTN_LOCAL ? 'local' : 'output', ...(skb.oif ? { oif: skb.oif.name } : {}) });
+  if (dp.tracing) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: res.rule ? res.rule.text.replace(/\t/g, ' ') : '', route: r.text, result: r.type === RTN_LOCAL ? 'local' : 'output', ...(skb.oif ? { oif: skb.oif.name } : {}) });
   return true;
 }
 
@@ -130,14 +130,14 @@ function fillEth(skb: Skb, dHi: number, dLo: number, sHi: number, sLo: number): 
 function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
   const dev = n.dev;
   const ns = dev.ns;
-  const addr = formatIpv4(n.addr);
+  const addr = dp.tracing ? formatIpv4(n.addr) : '';
   if (n.state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE | NUD_STALE)) {
     if (n.state & NUD_STALE) {
       // First use of a STALE entry: DELAY, and probe after delay_first_probe_time unless confirmed.
       n.state = NUD_DELAY;
       ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'delay_first_probe_time'));
-      dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
-    } else dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
+      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
+    } else if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
     fillEth(skb, n.macHi, n.macLo, dev.macHi, dev.macLo);
     devQueueXmit(dp, skb, dev);
     return;
@@ -151,7 +151,7 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
     n.updated = dp.now;
     n.queue.push(q);
     if (rec && !skb.generated) rec.live++;
-    dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: 'unresolved: packet queued, ARP request sent' });
+    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: 'unresolved: packet queued, ARP request sent' });
     neighProbe(dp, n, skb);
     ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'retrans_time_ms') / 1000);
     return;
@@ -164,7 +164,7 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
   }
   n.queue.push(q);
   if (rec && !skb.generated) rec.live++;
-  dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
+  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
 }
 
 /** arp_solicit(): one probe (broadcast while INCOMPLETE, unicast to the known address in PROBE). */
@@ -213,7 +213,7 @@ export function neighUpdate(dp: Datapath, n: Neighbour<unknown>, hi: number, lo:
       const saved = dp.rec;
       const rec = dp.recOf(skb);
       dp.rec = rec;
-      dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: nudName(state), action: 'resolved: queued packet sent', lladdr: formatMac(hi, lo) });
+      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: nudName(state), action: 'resolved: queued packet sent', lladdr: formatMac(hi, lo) });
       fillEth(skb, hi, lo, n.dev.macHi, n.dev.macLo);
       dp.depth = 0;
       devQueueXmit(dp, skb, n.dev);
@@ -257,7 +257,7 @@ export function neighTimerHandler(dp: Datapath, ns: Netns, now: number): void {
       for (const skb of q) {
         const saved = dp.rec;
         dp.rec = dp.recOf(skb);
-        dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'FAILED', action: `no answer to ${n.probes} ARP probes` });
+        if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'FAILED', action: `no answer to ${n.probes} ARP probes` });
         dp.rec = saved;
         neighQueueDrop(dp, skb, DR.NEIGH_FAILED, n, `no ARP reply from ${formatIpv4(n.addr)} after ${n.probes} probes`);
       }

@@ -85,13 +85,13 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const table = c.table;
   if (dp.opts.trace) {
     st.onRule = (chain: CompiledChain, rule: CompiledRule | null, v: number) => {
-      dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] });
+      if (dp.tracing) dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] });
     };
   } else st.onRule = null;
   nftDoChain(c, skb, st, res);
   st.onRule = null;
   if (dp.opts.trace && res.rule === null) {
-    dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: c.name, hook, prio: c.base!.prio, rule: 'policy', verdict: res.verdict === V_DROP ? 'policy-drop' : 'policy-accept' });
+    if (dp.tracing) dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: c.name, hook, prio: c.base!.prio, rule: 'policy', verdict: res.verdict === V_DROP ? 'policy-drop' : 'policy-accept' });
   }
   if (res.verdict !== V_DROP) return true;
   const holder = res.chain ?? c;
@@ -163,7 +163,7 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   if (skb.untracked) {
     skb.ct = null;
     skb.ctinfo = IP_CT_UNTRACKED;
-    dp.step({ kind: 'ct', ns: ns.name, state: 'UNTRACKED', dir: '-', id: 0 });
+    if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state: 'UNTRACKED', dir: '-', id: 0 });
     return true;
   }
   if (skb.ct) return true; // already attached (e.g. br_netfilter ran prerouting before)
@@ -176,7 +176,7 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   if (ctRes.verdict === 'invalid' || !ctRes.conn) {
     skb.ct = null;
     skb.ctinfo = -1;
-    dp.step({ kind: 'ct', ns: ns.name, state: 'INVALID', dir: '-', id: 0, ...(ctRes.detail ? { detail: ctRes.detail } : {}) });
+    if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state: 'INVALID', dir: '-', id: 0, ...(ctRes.detail ? { detail: ctRes.detail } : {}) });
     return true;
   }
   skb.ct = ctRes.conn;
@@ -185,7 +185,7 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   const dir = ctRes.dir === 0 ? 'original' : 'reply';
   const rec = dp.recOf(skb);
   if (rec && !skb.generated && !rec.ct) rec.ct = { state, dir, id: skb.ct.id };
-  dp.step({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id });
+  if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id });
   void hook;
   return true;
 }
@@ -229,7 +229,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
     const kind = manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat';
     const rec = dp.recOf(skb);
     if (rec && !skb.generated) rec.nat.push({ kind, ns: ns.name, hook, before, after, created: false });
-    dp.step({ kind: 'nat', ns: ns.name, hook, manip: kind, from: before, to: after, binding: `ct ${conn.id}` });
+    if (dp.tracing) dp.step({ kind: 'nat', ns: ns.name, hook, manip: kind, from: before, to: after, binding: `ct ${conn.id}` });
   }
   return true;
 }
@@ -266,7 +266,7 @@ function natBind(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hoo
     : req.minPort ? NatRange.ports(req.minPort, req.maxPort, flags) : Object.assign(new NatRange(), { flags });
   const rt = dp.nsrt(ns);
   const ok = nfNatSetupInfo(rt.ct!, conn, range, manip, dp.now);
-  dp.step({ kind: 'local', ns: ns.name, what: `nat binding ${natReqText(req)}${ok ? '' : ' failed: no free tuple'}` });
+  if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `nat binding ${natReqText(req)}${ok ? '' : ' failed: no free tuple'}` });
   if (!ok) {
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_setup_info', detail: 'no unique tuple in range' });
     return false;

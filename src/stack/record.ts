@@ -78,7 +78,9 @@ export interface Emitted {
 /** The record of one input packet. */
 export class PacketRecord {
   index: number;
-  ts: string;
+  /** Capture timestamp: integer seconds and nanoseconds (text made on demand: `ts`). */
+  tsSec: number;
+  tsNsec: number;
   inNs: string;
   inDev: string;
   steps: Step[] = [];
@@ -91,18 +93,50 @@ export class PacketRecord {
   live = 1;
   /** Capture timestamp in seconds (float), for timers. */
   t: number;
-  /** Key summary of the packet as it entered (for summaries and explain). */
-  key: HdrTuple | null = null;
-  proto = '';
-  l3 = '';
+  /** The packet as it entered, numerically (formatted only when a trace or report needs text). */
+  l3 = 0; // 1 ipv4, 2 ipv6, 3 arp
+  l4 = -1;
+  src4 = 0;
+  dst4 = 0;
+  sport = -1;
+  dport = -1;
+  icmpId = -1;
   len = 0;
 
-  constructor(index: number, ts: string, t: number, inNs: string, inDev: string) {
+  constructor(index: number, tsSec: number, tsNsec: number, inNs: string, inDev: string) {
     this.index = index;
-    this.ts = ts;
-    this.t = t;
+    this.tsSec = tsSec;
+    this.tsNsec = tsNsec;
+    this.t = tsSec + tsNsec / 1e9;
     this.inNs = inNs;
     this.inDev = inDev;
+  }
+
+  /** Decimal seconds with 9 fractional digits. */
+  get ts(): string {
+    return `${this.tsSec}.${String(this.tsNsec).padStart(9, '0')}`;
+  }
+
+  /** 'ipv4' | 'ipv6' | 'arp' | ''. */
+  get l3Name(): string {
+    return this.l3 === 1 ? 'ipv4' : this.l3 === 2 ? 'ipv6' : this.l3 === 3 ? 'arp' : '';
+  }
+
+  /** 'tcp' | 'udp' | 'icmp' | 'icmpv6' | number as text | ''. */
+  get proto(): string {
+    const p = this.l4;
+    return p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : p === 58 ? 'icmpv6' : p >= 0 ? String(p) : '';
+  }
+
+  /** The entry header as text (IPv4 and ARP; null otherwise). */
+  get key(): HdrTuple | null {
+    if (this.l3 !== 1 && this.l3 !== 3) return null;
+    const t: HdrTuple = { src: ip4(this.src4), dst: ip4(this.dst4) };
+    if (this.sport >= 0) {
+      t.sport = this.sport;
+      t.dport = this.dport;
+    } else if (this.icmpId >= 0) t.icmp_id = this.icmpId;
+    return t;
   }
 
   /** The single fate reported: delivered/consumed beat transmitted beats dropped (a flood's copies). */
@@ -119,4 +153,8 @@ export class PacketRecord {
     }
     return best;
   }
+}
+
+function ip4(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }

@@ -26,7 +26,7 @@ export interface TraceRecord {
 /** PacketRecord → schema object. */
 export function toTraceRecord(r: PacketRecord): TraceRecord {
   const k = r.key;
-  const pkt: TraceRecord['pkt'] = { l3: r.l3 || 'other', proto: r.proto, len: r.len };
+  const pkt: TraceRecord['pkt'] = { l3: r.l3Name || 'other', proto: r.proto, len: r.len };
   if (k) {
     pkt.src = k.src;
     pkt.dst = k.dst;

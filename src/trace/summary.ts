@@ -3,8 +3,18 @@
  * rule hit counters and device counters.
  */
 import type { World } from '../stack/netns.js';
-import type { TraceRecord } from './schema.js';
-import type { Final, NatRecord } from '../stack/record.js';
+import type { Final, PacketRecord } from '../stack/record.js';
+
+/** Flows tracked for "top flows": pruned back to kTopKeep when kTopMax is reached (counts of flows
+ * that were pruned and came back restart, so the top list is exact for heavy flows and approximate
+ * for the tail; a bounded table keeps memory flat on captures with millions of flows). */
+const kTopMax = 8192;
+const kTopKeep = 2048;
+
+interface FlowCount {
+  n: number;
+  text: string;
+}
 
 /** Accumulates trace records into a summary. */
 export class Summary {
@@ -13,16 +23,16 @@ export class Summary {
   dropsByReason = new Map<string, number>();
   dropsByPlace = new Map<string, number>();
   natCreated: string[] = [];
-  flows = new Map<string, number>();
+  flows = new Map<number, FlowCount>();
   firstTs = '';
   lastTs = '';
 
   constructor(readonly world: World) {}
 
   /** Count one record. */
-  add(r: TraceRecord): void {
+  add(r: PacketRecord): void {
     this.packets++;
-    const f = r.final as Final;
+    const f = r.final();
     inc(this.byVerdict, f.verdict);
     if (f.verdict === 'dropped') {
       inc(this.dropsByReason, f.reason ?? 'NOT_SPECIFIED');
@@ -30,13 +40,30 @@ export class Summary {
       const place = !w ? f.ns : 'table' in w ? `${f.ns} ${w.family} ${w.table} ${w.chain}: ${w.rule}` : `${f.ns} ${w.stage}${w.dev ? ` (${w.dev})` : ''}`;
       inc(this.dropsByPlace, `${f.reason} at ${place}`);
     }
-    for (const n of r.nat as NatRecord[]) {
-      if (n.created) {
-        const fin = (r.final as Final).out;
-        this.natCreated.push(`${n.ns} ${n.kind} ${r.pkt.proto} ${r.pkt.src}${r.pkt.sport !== undefined ? ':' + r.pkt.sport : ''} > ${r.pkt.dst}${r.pkt.dport !== undefined ? ':' + r.pkt.dport : ''}${fin ? ` → ${fin.src}${fin.sport !== undefined ? ':' + fin.sport : ''} > ${fin.dst}${fin.dport !== undefined ? ':' + fin.dport : ''}` : ''}`);
+    for (let k = 0; k < r.nat.length; k++) {
+      const n = r.nat[k];
+      if (!n.created) continue;
+      const fin = f.out;
+      const key = r.key;
+      this.natCreated.push(`${n.ns} ${n.kind} ${r.proto} ${tuple(key)}${fin ? ` → ${tuple(fin)}` : ''}`);
+    }
+    if (r.l3 === 1) {
+      // A 52-bit key from two 32-bit mixes of the 5-tuple: no string per packet.
+      const a = mix(r.src4 ^ Math.imul(r.dst4, 0x9e3779b1) ^ r.l4);
+      const b = mix(((r.sport & 0xffff) << 16 | (r.dport & 0xffff)) ^ Math.imul(r.src4, 0x85ebca6b) ^ r.dst4);
+      const key = a * 0x100000 + (b & 0xfffff);
+      const e = this.flows.get(key);
+      if (e) e.n++;
+      else {
+        if (this.flows.size >= kTopMax) this.prune();
+        this.flows.set(key, { n: 1, text: `${r.proto} ${tuple(r.key)}` });
       }
     }
-    if (r.pkt.src) inc(this.flows, `${r.pkt.proto} ${r.pkt.src}${r.pkt.sport !== undefined ? ':' + r.pkt.sport : ''} > ${r.pkt.dst}${r.pkt.dport !== undefined ? ':' + r.pkt.dport : ''}`);
+  }
+
+  private prune(): void {
+    const keep = [...this.flows].sort((x, y) => y[1].n - x[1].n).slice(0, kTopKeep);
+    this.flows = new Map(keep);
   }
 
   /** Note the run's span. */
@@ -57,11 +84,16 @@ export class Summary {
       drops_by_reason: Object.fromEntries(this.dropsByReason),
       drops_by_place: Object.fromEntries(this.dropsByPlace),
       nat_bindings: this.natCreated,
-      top_flows: top(this.flows, 10).map(([k, n]) => ({ flow: k, packets: n })),
+      top_flows: this.topFlows(10),
       rules,
       devices: this.world.namespaces.flatMap((ns) => ns.devs.map((d) => ({ ns: ns.name, dev: d.name, ...d.stats }))),
       warnings: this.world.warnings,
     };
+  }
+
+  /** The heaviest flows (ties by text, for determinism). */
+  topFlows(n: number): Array<{ flow: string; packets: number }> {
+    return [...this.flows.values()].sort((a, b) => b.n - a.n || (a.text < b.text ? -1 : 1)).slice(0, n).map((e) => ({ flow: e.text, packets: e.n }));
   }
 
   /** As text for stderr. */
@@ -82,6 +114,20 @@ export class Summary {
     }
     return s;
   }
+}
+
+function tuple(t: { src: string; dst: string; sport?: number; dport?: number } | null | undefined): string {
+  if (!t) return '?';
+  return `${t.src}${t.sport !== undefined ? ':' + t.sport : ''} > ${t.dst}${t.dport !== undefined ? ':' + t.dport : ''}`;
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 function inc(m: Map<string, number>, k: string): void {

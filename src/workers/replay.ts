@@ -148,6 +148,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
   if (opts.tap) dp.tap = opts.tap;
   const heads: Array<CapturedPacket | null> = readers.map((r) => r.next());
   const stats: ReplayStats = { packets: 0, firstTs: '', lastTs: '' };
+  let lastSec = 0, lastNsec = 0;
   try {
     for (;;) {
       let best = -1;
@@ -169,20 +170,21 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
         atDone = true;
       }
       const dev = devs[best];
-      const ts = formatTs(p.tsSec, p.tsNsec);
-      if (stats.packets === 0) stats.firstTs = ts;
-      stats.lastTs = ts;
-      if (p.linktype === 1) dp.inject(p.data, p.caplen, p.origLen, p.tsSec, p.tsNsec, dev, stats.packets, ts);
+      if (stats.packets === 0) stats.firstTs = formatTs(p.tsSec, p.tsNsec);
+      lastSec = p.tsSec;
+      lastNsec = p.tsNsec;
+      if (p.linktype === 1) dp.inject(p.data, p.caplen, p.origLen, p.tsSec, p.tsNsec, dev, stats.packets);
       else {
         const n = toEthernet(p, dev, scratch);
         if (n < 0)
           throw new UsageError(`${inputs[best].path}: packet ${p.index} (offset ${p.fileOffset}): link type ${p.linktype} cannot be injected on ${dev.ns.name}:${dev.name}; capture with Ethernet headers (tcpdump -i DEV) or as Linux cooked (-i any)`);
-        dp.inject(scratch, n, n + (p.origLen - p.caplen), p.tsSec, p.tsNsec, dev, stats.packets, ts);
+        dp.inject(scratch, n, n + (p.origLen - p.caplen), p.tsSec, p.tsNsec, dev, stats.packets);
       }
       stats.packets++;
       if (opts.onProgress && (stats.packets & 0xffff) === 0) opts.onProgress(stats.packets);
       heads[best] = readers[best].next();
     }
+    if (stats.packets > 0) stats.lastTs = formatTs(lastSec, lastNsec);
     dp.finish();
     if (!atDone) opts.onAtTime!(dp);
   } finally {

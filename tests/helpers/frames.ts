@@ -102,7 +102,7 @@ export function replay(world: World, frames: Array<[string, Uint8Array, number?]
     if (!d) throw new Error(`no device ${at}`);
     const time = t ?? 1000 + i * 0.001;
     const sec = Math.floor(time);
-    dp.inject(f, f.length, f.length, sec, Math.round((time - sec) * 1e9), d, i, `${sec}.${String(Math.round((time - sec) * 1e9)).padStart(9, '0')}`);
+    dp.inject(f, f.length, f.length, sec, Math.round((time - sec) * 1e9), d, i);
   });
   dp.finish();
   return out;

@@ -13,7 +13,8 @@ import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, I
 
 function rd16(b: Uint8Array, o: number): number { return (b[o]! << 8) | b[o + 1]!; }
 function wr16(b: Uint8Array, o: number, v: number): void { b[o] = (v >>> 8) & 0xff; b[o + 1] = v & 0xff; }
-function rd32(b: Uint8Array, o: number): number { return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0; }
+/** Big-endian 32 bits as an int32 bit pattern: stays a Smi across calls (a u32 above 2^31 would be boxed). */
+function rd32(b: Uint8Array, o: number): number { return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!; }
 function wr32(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 24) & 0xff; b[o + 1] = (v >>> 16) & 0xff; b[o + 2] = (v >>> 8) & 0xff; b[o + 3] = v & 0xff;
 }
@@ -154,7 +155,7 @@ const inner = new Tuple();
 function manip4(b: Uint8Array, iph: number, l4: number, proto: number, end: number, t: Tuple, manip: NatManip): boolean {
   const addrOff = iph + (manip === NF_NAT_MANIP_SRC ? 12 : 16);
   const oldAddr = rd32(b, addrOff);
-  const newAddr = manip === NF_NAT_MANIP_SRC ? t.src0 : t.dst0;
+  const newAddr = (manip === NF_NAT_MANIP_SRC ? t.src0 : t.dst0) | 0;
   if (!l4Manip(b, l4, end, proto, t, manip, oldAddr, newAddr, -1, -1)) return false;
   csumReplace4(b, iph + 10, oldAddr, newAddr);
   wr32(b, addrOff, newAddr);
@@ -192,7 +193,7 @@ export function natManipPkt4(data: Uint8Array, l3Off: number, l4Off: number, pro
   // Then the outer header looks like the reply to an incoming packet (ICMP errors keep their body).
   const addrOff = l3Off + (rw.manip === NF_NAT_MANIP_SRC ? 12 : 16);
   const oldAddr = rd32(data, addrOff);
-  const newAddr = rw.manip === NF_NAT_MANIP_SRC ? rw.target.src0 : rw.target.dst0;
+  const newAddr = (rw.manip === NF_NAT_MANIP_SRC ? rw.target.src0 : rw.target.dst0) | 0;
   csumReplace4(data, l3Off + 10, oldAddr, newAddr);
   wr32(data, addrOff, newAddr);
   return true;
