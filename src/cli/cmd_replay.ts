@@ -12,6 +12,9 @@ import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
 import { PcapOut } from '../trace/pcap_out.js';
+import { HtmlReport } from '../trace/report_html.js';
+import { Consistency } from '../trace/consistency.js';
+import { basename } from 'node:path';
 import { conntrackJson } from '../trace/conntrack_dump.js';
 import type { Datapath } from '../stack/datapath.js';
 import { renameSync } from 'node:fs';
@@ -45,6 +48,7 @@ interface ReplayOpts {
   quiet?: boolean;
   conntrack?: string;
   pcapOut?: string;
+  report?: string;
   atTime?: number;
 }
 
@@ -65,6 +69,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--count ${v}: expected a positive integer`);
       return n;
     })
+    .option('--report <file.html>', 'write a self-contained HTML report: path diagram, drops, NAT, conntrack, devices, flows')
     .option('--pcap-out <dir>', 'write one pcapng per device crossed (<ns>-<dev>.pcapng), frames as on that device')
     .option('--conntrack <file>', 'write the conntrack tables (at the end, or at --at-time) as JSON')
     .option('--at-time <t>', 'capture time (epoch seconds) at which --conntrack is taken', parseTime)
@@ -75,6 +80,7 @@ export function register(program: Command): void {
 Examples:
   pktpath replay --world captures/docker-host captures/docker-host/demo.pcap@host:eth0 --trace - --format text
   pktpath replay --world ./snap in-eth0.pcap@host:eth0 in-veth.pcap@host:vethc1 --trace out.jsonl --summary s.json
+  pktpath replay --world ./snap any.pcapng --report r.html     # tcpdump -i any: direction-aware, with a consistency report
   tcpdump -i eth0 -w - | pktpath replay --world ./snap -@host:eth0 --trace - -f text`,
     )
     .action(action(async (captures: string[], o: ReplayOpts) => {
@@ -83,6 +89,11 @@ Examples:
       const writer = o.trace ? new TraceWriter(o.trace, o.format) : null;
       const summary = new Summary(world);
       const pcapOut = o.pcapOut ? new PcapOut(o.pcapOut) : null;
+      const report = o.report
+        ? new HtmlReport({ title: `pktpath replay — ${basename(o.world)}`, world, warnings: world.warnings, meta: [['World', o.world], ['Captures', captures.join('  ')]] })
+        : null;
+      // A capture without @NS:DEV is direction-aware: its other frames are compared with the model.
+      const consistency = inputs.some((i) => i.dev === null) ? new Consistency() : null;
       const onSig = () => {
         writer?.abort();
         pcapOut?.abort();
@@ -92,18 +103,25 @@ Examples:
       process.once('SIGINT', onSig);
       try {
         const stats = runReplay(world, inputs, {
-          datapath: { verifyChecksums: o.checksums, trace: Boolean(writer), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
+          datapath: { verifyChecksums: o.checksums, trace: Boolean(writer) || Boolean(report), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
+          ...(consistency ? { consistency } : {}),
           limit: o.count ?? 0,
           ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
           onRecord: (r) => {
             summary.add(r);
-            if (writer) writer.write(toTraceRecord(r));
+            if (writer || report) {
+              const tr = toTraceRecord(r);
+              writer?.write(tr);
+              report?.add(tr);
+            }
           },
         });
         writer?.close();
         pcapOut?.close();
         summary.finish(stats);
+        if (consistency) summary.consistency = consistency.report();
+        if (report) writeFileAtomic(o.report!, report.render(summary.toJSON()));
         if (o.summary) writeFileAtomic(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');
         if (!o.quiet) process.stderr.write(summary.text());
       } catch (e) {

@@ -30,6 +30,8 @@ const ctPkt = new CtPacket();
 const CTINFO_NAMES = ['ESTABLISHED', 'RELATED', 'NEW', 'ESTABLISHED', 'RELATED'];
 const ctRes = new CtResult();
 const natRw = new NatRewrite();
+/** Set by natBind for the nfNatInet call in progress: this packet made the binding. */
+let natCreated = false;
 
 /**
  * Run the IPv4 hook for skb. Returns true when the packet goes on (accepted), false when netfilter
@@ -202,6 +204,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
   const rt = dp.nsrt(ns);
   const manip: NatManip = hook === 'prerouting' || hook === 'output' ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC;
   const ctinfo = skb.ctinfo;
+  natCreated = false;
   if ((ctinfo === IP_CT_NEW || ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY) && !nfNatInitialized(conn, manip)) {
     if (ctinfo === IP_CT_NEW) {
       const natChains = rt.rules.chainsFor('ip', hook).filter((c) => c.base!.type === 'nat');
@@ -228,7 +231,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
     const after = hdrOf(skb)!;
     const kind = manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat';
     const rec = dp.recOf(skb);
-    if (rec && !skb.generated) rec.nat.push({ kind, ns: ns.name, hook, before, after, created: false });
+    if (rec && !skb.generated) rec.nat.push({ kind, ns: ns.name, hook, before, after, created: natCreated });
     if (dp.tracing) dp.step({ kind: 'nat', ns: ns.name, hook, manip: kind, from: before, to: after, binding: `ct ${conn.id}` });
   }
   return true;
@@ -271,8 +274,8 @@ function natBind(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hoo
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_setup_info', detail: 'no unique tuple in range' });
     return false;
   }
-  const rec = dp.recOf(skb);
-  if (rec && !skb.generated) rec.nat.push({ kind: manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat', ns: ns.name, hook, before: hdrOf(skb)!, after: hdrOf(skb)!, created: true });
+  // The translation itself is recorded by nfNatInet right after, with created = true.
+  natCreated = true;
   return true;
 }
 

@@ -4,6 +4,10 @@
  */
 import type { World } from '../stack/netns.js';
 import type { Final, PacketRecord } from '../stack/record.js';
+import { consistencyText, type ConsistencyReport } from './consistency.js';
+
+/** NAT bindings listed in the summary (the count is exact; the list is capped). */
+const kNatListMax = 1000;
 
 /** Flows tracked for "top flows": pruned back to kTopKeep when kTopMax is reached (counts of flows
  * that were pruned and came back restart, so the top list is exact for heavy flows and approximate
@@ -23,6 +27,8 @@ export class Summary {
   dropsByReason = new Map<string, number>();
   dropsByPlace = new Map<string, number>();
   natCreated: string[] = [];
+  natCreatedCount = 0;
+  consistency: ConsistencyReport | null = null;
   flows = new Map<number, FlowCount>();
   firstTs = '';
   lastTs = '';
@@ -43,9 +49,8 @@ export class Summary {
     for (let k = 0; k < r.nat.length; k++) {
       const n = r.nat[k];
       if (!n.created) continue;
-      const fin = f.out;
-      const key = r.key;
-      this.natCreated.push(`${n.ns} ${n.kind} ${r.proto} ${tuple(key)}${fin ? ` → ${tuple(fin)}` : ''}`);
+      this.natCreatedCount++;
+      if (this.natCreated.length < kNatListMax) this.natCreated.push(`${n.ns} ${n.kind} ${r.proto} ${tuple(n.before)} → ${tuple(n.after)}`);
     }
     if (r.l3 === 1) {
       // A 52-bit key from two 32-bit mixes of the 5-tuple: no string per packet.
@@ -83,7 +88,9 @@ export class Summary {
       verdicts: Object.fromEntries(this.byVerdict),
       drops_by_reason: Object.fromEntries(this.dropsByReason),
       drops_by_place: Object.fromEntries(this.dropsByPlace),
+      nat_bindings_created: this.natCreatedCount,
       nat_bindings: this.natCreated,
+      consistency: this.consistency,
       top_flows: this.topFlows(10),
       rules,
       devices: this.world.namespaces.flatMap((ns) => ns.devs.map((d) => ({ ns: ns.name, dev: d.name, ...d.stats }))),
@@ -104,10 +111,11 @@ export class Summary {
       s += 'drops:\n';
       for (const [k, n] of top(this.dropsByPlace, 20)) s += `  ${String(n).padStart(7)}  ${k}\n`;
     }
-    if (this.natCreated.length) {
-      s += `NAT bindings created: ${this.natCreated.length}\n`;
+    if (this.natCreatedCount) {
+      s += `NAT bindings created: ${this.natCreatedCount}\n`;
       for (const b of this.natCreated.slice(0, 10)) s += `  ${b}\n`;
     }
+    if (this.consistency) s += consistencyText(this.consistency);
     if (this.world.warnings.length) {
       s += 'warnings:\n';
       for (const w of this.world.warnings) s += `  ${w}\n`;

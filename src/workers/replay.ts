@@ -5,7 +5,8 @@
  */
 import { CaptureReader, formatTs, type CapturedPacket } from '../pcap/reader.js';
 import { UsageError } from '../errors.js';
-import type { World } from '../stack/netns.js';
+import type { World, Netns } from '../stack/netns.js';
+import type { Consistency } from '../trace/consistency.js';
 import type { NetDevice } from '../stack/netdev.js';
 import { Datapath, type DatapathOptions } from '../stack/datapath.js';
 import type { PacketRecord } from '../stack/record.js';
@@ -24,6 +25,7 @@ export function parseInputArg(arg: string): ReplayInput {
     const spec = arg.slice(at + 1);
     const m = /^([^:]+):(.+)$/.exec(spec);
     if (m) return { path: arg.slice(0, at), ns: m[1], dev: m[2] };
+    if (/^[A-Za-z0-9_.-]+$/.test(spec)) return { path: arg.slice(0, at), ns: spec, dev: null };
   }
   return { path: arg, ns: null, dev: null };
 }
@@ -31,7 +33,7 @@ export function parseInputArg(arg: string): ReplayInput {
 /** Resolve where each input's packets enter the world; a clear usage error otherwise. */
 export function resolveDevice(world: World, inp: ReplayInput): NetDevice {
   const edges = world.edges().map((d) => `${d.ns.name}:${d.name}`);
-  if (inp.ns === null) {
+  if (inp.ns === null || inp.dev === null) {
     throw new UsageError(
       `${inp.path}: say where its packets enter the world by appending @NS:DEV to the file name ` +
         `(edge devices of this world: ${edges.join(', ') || 'none'}; e.g. ${inp.path}@${edges[0] ?? 'host:eth0'})`,
@@ -47,6 +49,8 @@ export function resolveDevice(world: World, inp: ReplayInput): NetDevice {
 /** Counters of a replay. */
 export interface ReplayStats {
   packets: number;
+  /** Frames of direction-aware captures that were observations, not injected. */
+  observed: number;
   firstTs: string;
   lastTs: string;
 }
@@ -61,6 +65,8 @@ export interface ReplayOptions {
   onProgress?: (n: number) => void;
   /** Capture time (seconds) at which `onAtTime` sees the datapath (`--at-time`); default: the end. */
   atTime?: number;
+  /** Direction-aware captures: compare the model's predictions with what the capture shows. */
+  consistency?: Consistency;
   /** Device tap for --pcap-out. */
   tap?: Datapath['tap'];
   /** Called once with the datapath at `atTime` (or at the end). */
@@ -120,12 +126,23 @@ export function toEthernet(p: CapturedPacket, dev: NetDevice, out: Uint8Array): 
   }
   const n = p.caplen - payloadOff;
   if (n + 14 > out.length) return -1;
-  out[0] = dev.macHi >>> 8;
-  out[1] = dev.macHi & 255;
-  out[2] = dev.macLo >>> 24;
-  out[3] = (dev.macLo >>> 16) & 255;
-  out[4] = (dev.macLo >>> 8) & 255;
-  out[5] = dev.macLo & 255;
+  // Destination MAC: cooked captures keep only the packet type (if_packet.h PACKET_*).
+  const pkttype = p.linktype === 113 ? (b[0] << 8) | b[1] : p.linktype === 276 ? b[10] : 0;
+  let dHi = dev.macHi, dLo = dev.macLo;
+  if (pkttype === 1) (dHi = 0xffff), (dLo = 0xffffffff);
+  else if (pkttype === 2) (dHi = 0x0100), (dLo = 0x5e000001);
+  else if (pkttype === 3) {
+    // OTHERHOST on a bridge port is (almost always) a frame for the bridge's own MAC, which the port
+    // does not own; elsewhere it is for another host: any MAC that is not ours.
+    if (dev.master) (dHi = dev.master.macHi), (dLo = dev.master.macLo);
+    else (dHi = 0x0200), (dLo = 0);
+  }
+  out[0] = dHi >>> 8;
+  out[1] = dHi & 255;
+  out[2] = dLo >>> 24;
+  out[3] = (dLo >>> 16) & 255;
+  out[4] = (dLo >>> 8) & 255;
+  out[5] = dLo & 255;
   out[6] = srcHi >>> 8;
   out[7] = srcHi & 255;
   out[8] = srcLo >>> 24;
@@ -138,16 +155,81 @@ export function toEthernet(p: CapturedPacket, dev: NetDevice, out: Uint8Array): 
   return n + 14;
 }
 
+/** A direction-aware input: each packet names its device (pcapng IDB name, SLL2 ifindex) and direction. */
+interface Placement {
+  dev: NetDevice | null;
+  dir: 1 | 2;
+}
+
+/**
+ * Where a packet of a direction-aware capture was seen: SLL2 (tcpdump -i any) carries the ifindex and
+ * the packet type (OUTGOING = out); pcapng carries the interface name and epb_flags direction.
+ */
+function place(world: World, ns: Netns | null, r: CaptureReader, p: CapturedPacket, inp: ReplayInput, out: Placement): void {
+  const b = p.data;
+  if (p.linktype === 276 && p.caplen >= 20) {
+    const ifindex = ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0;
+    const home = ns ?? world.namespaces[0];
+    out.dev = home.byIndex.get(ifindex) ?? null;
+    out.dir = b[10] === 4 ? 2 : 1;
+    if (!out.dev) throw new UsageError(`${inp.path}: packet ${p.index} (offset ${p.fileOffset}) names ifindex ${ifindex}, which namespace ${home.name} does not have; say which namespace the capture was taken in with FILE@NS`);
+    return;
+  }
+  const iface = p.ifaceId >= 0 ? r.interfaces[p.ifaceId] : undefined;
+  const name = iface?.name ?? null;
+  if (name === null) {
+    throw new UsageError(
+      `${inp.path}: packet ${p.index} does not name its interface; append @NS:DEV to inject the whole file on one device ` +
+        `(edges: ${world.edges().map((d) => `${d.ns.name}:${d.name}`).join(', ')}), or capture with \`tcpdump -i any\` (SLL2) or dumpcap (pcapng with interface names)`,
+    );
+  }
+  let dev: NetDevice | null = null;
+  for (const n of ns ? [ns] : world.namespaces) {
+    const d = n.byName.get(name);
+    if (d) {
+      if (dev) throw new UsageError(`${inp.path}: interface "${name}" exists in several namespaces; say which one with FILE@NS`);
+      dev = d;
+    }
+  }
+  if (!dev) throw new UsageError(`${inp.path}: interface "${name}" is not a device of the world${ns ? ` (namespace ${ns.name})` : ''}`);
+  out.dev = dev;
+  if (p.direction === 0 && p.linktype === 113 && p.caplen >= 2) out.dir = ((b[0] << 8) | b[1]) === 4 ? 2 : 1;
+  else if (p.direction === 0) throw new UsageError(`${inp.path}: packet ${p.index} on ${name} has no direction (epb_flags); append @NS:DEV to inject the file as received on one device`);
+  else out.dir = p.direction === 2 ? 2 : 1;
+}
+
 /** Run a replay over a world. Returns counts; records go to opts.onRecord in input order. */
 export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptions): ReplayStats {
   let atDone = opts.onAtTime === undefined;
   const at = opts.atTime ?? Infinity;
-  const devs = inputs.map((inp) => resolveDevice(world, inp));
+  // Fixed device per input, or direction-aware (null): resolved per packet.
+  const devs = inputs.map((inp) => (inp.dev !== null ? resolveDevice(world, inp) : null));
+  const homes = inputs.map((inp) => {
+    if (inp.ns === null) return null;
+    const n = world.byName.get(inp.ns);
+    if (!n) throw new UsageError(`${inp.path}@${inp.ns}: the world has no namespace "${inp.ns}" (namespaces: ${world.namespaces.map((x) => x.name).join(', ')})`);
+    return n;
+  });
   const readers = inputs.map((inp) => CaptureReader.open(inp.path));
   const dp = new Datapath(world, opts.datapath, opts.onRecord);
-  if (opts.tap) dp.tap = opts.tap;
+  const cons = opts.consistency ?? null;
+  if (cons) {
+    // Compare only the devices the direction-aware captures cover.
+    inputs.forEach((inp, k) => {
+      if (devs[k]) return;
+      for (const d of (homes[k] ?? world.namespaces[0]).devs) cons.cover(d);
+    });
+  }
+  if (opts.tap || cons) {
+    const tap = opts.tap ?? null;
+    dp.tap = (dev, dir, t, frame, len) => {
+      if (tap) tap(dev, dir, t, frame, len);
+      if (cons) cons.predict(dev, dir, t, frame, len, dp.rec ? dp.rec.index : -1);
+    };
+  }
   const heads: Array<CapturedPacket | null> = readers.map((r) => r.next());
-  const stats: ReplayStats = { packets: 0, firstTs: '', lastTs: '' };
+  const stats: ReplayStats = { packets: 0, firstTs: '', lastTs: '', observed: 0 };
+  const pl: Placement = { dev: null, dir: 1 };
   let lastSec = 0, lastNsec = 0;
   try {
     for (;;) {
@@ -169,7 +251,26 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
         opts.onAtTime!(dp);
         atDone = true;
       }
-      const dev = devs[best];
+      let dev = devs[best];
+      if (!dev) {
+        place(world, homes[best], readers[best], p, inputs[best], pl);
+        dev = pl.dev!;
+        if (pl.dir === 2 || !dev.edge) {
+          // Not an arrival from outside the world: an observation the model's prediction is compared with.
+          if (cons) {
+            const n = p.linktype === 1 ? p.caplen : toEthernet(p, dev, scratch);
+            if (n > 0) cons.observe(dev, pl.dir, p.tsSec + p.tsNsec / 1e9, p.linktype === 1 ? p.data : scratch, n, stats.observed + stats.packets);
+          }
+          stats.observed++;
+          heads[best] = readers[best].next();
+          continue;
+        }
+      }
+      if (cons && devs[best] === null) {
+        // The capture shows the arrival too: it is what the model's rx on this edge must match.
+        const n = p.linktype === 1 ? p.caplen : toEthernet(p, dev, scratch);
+        if (n > 0) cons.observe(dev, 1, p.tsSec + p.tsNsec / 1e9, p.linktype === 1 ? p.data : scratch, n, stats.observed + stats.packets);
+      }
       if (stats.packets === 0) stats.firstTs = formatTs(p.tsSec, p.tsNsec);
       lastSec = p.tsSec;
       lastNsec = p.tsNsec;

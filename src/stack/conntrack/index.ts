@@ -25,26 +25,36 @@
  * ## API
  *
  * Constants: IP_CT_* ctinfo and IP_CT_DIR_*; IPS_* status bits (uapi nf_conntrack_common.h);
- * TCP_CONNTRACK_* states and TCP_CONNTRACK_NAMES; NF_NAT_MANIP_*; NF_NAT_RANGE_* flags;
- * IPPROTO_*.
+ * TCP_CONNTRACK_* states and TCP_CONNTRACK_NAMES; NF_NAT_MANIP_*; NF_NAT_RANGE_* flags; IPPROTO_*.
  *
- * - `CtPacket` — the fields conntrack needs, one reused object per packet (`reset()`, then fill).
+ * - `CtPacket` — the fields conntrack needs, one reused object per packet: `reset()`, then fill
+ *   (l3, proto, addresses — src6/dst6 are copied in and must be written whenever l3 = 6 —, ports or
+ *   ICMP type/code/id, TCP flags/seq/ack/window/options/SACK right edges/payload length, hdrError,
+ *   csumBad, and for ICMP errors the quoted header: innerValid, innerProto, innerSrc/Dst, ports/id).
  * - `Tuple` — one direction (l3, proto, src/dst as 4 u32 words, sport/dport or ICMP id/type-code);
- *   `invertFrom()`, `equals()`; doubles as the hash node.
- * - `Conn` — an entry: id, orig, reply, status, tcpState, mark, zone, timeoutAt, created, TCP window
- *   state (seen[2]), packets0/1.
- * - `ConntrackTable(opts: CtTableOptions)` — one per namespace; opts from `ctOptionsFromSysctl()`:
+ *   `invertFrom()`, `equals()`; doubles as the hash node (dir, conn, next).
+ * - `Conn` — an entry: id, orig, reply, status, tcpState, mark, zone, timeoutAt, created, confirmed,
+ *   TCP window state (seen[2], last*), packets0/1.
+ * - `ConntrackTable(opts: CtTableOptions)` — one per namespace; `ctOptionsFromSysctl(get)` builds the
+ *   options from net.netfilter.nf_conntrack_* values; `seed` makes hashing and NAT ports reproducible.
  *   `in(pkt, now, res: CtResult)`: res = { conn, ctinfo, dir, verdict 'ok' | 'invalid' | 'drop',
  *     detail, created, tcpOld, tcpNew }. 'drop' (detail "conntrack table full") is NETFILTER_DROP;
- *     'invalid' means the packet continues without a conntrack (nft `ct state invalid`);
- *     ICMPv6 ND/MLD give verdict 'ok' with ctinfo IP_CT_UNTRACKED.
- *   `confirm(conn, now): Conn | null` — null = drop (tuple clash, stats.insert_failed).
- *   `discard(conn)`, `expire(now): number`, `nextExpiry()`, `size()`, `entries()`, `count`,
- *   `stats: CtStats` (conntrack -S names), `lookup(tuple, zone)`, `kill(conn)`.
- * - NAT: `NatRange` (v4(), v6(), ports()), `nfNatSetupInfo`, `nfNatAllocNullBinding`, `nfNatAdopt`,
- *   `nfNatInitialized`, `nfNatPacket(conn, ctinfo, manip, rw: NatRewrite): boolean`,
- *   `natManipPkt4`, `natManipPkt6`; checksum helpers `csumReplace2/4`, `csumFold`.
- * - Text at the edge: `formatConntrack(conn, now)` (a `conntrack -L` line), `formatTuple`.
+ *     'invalid' means the packet goes on without a conntrack (nft `ct state invalid`); ICMPv6 ND/MLD
+ *     give 'ok' with ctinfo IP_CT_UNTRACKED and no conn.
+ *   `confirm(conn, now): Conn | null` — call for every tracked packet at the confirm point; inserts an
+ *     unconfirmed entry; null = drop (a tuple clash, stats.insert_failed).
+ *   `discard(conn)` (unconfirmed entry whose packet died), `expire(now): number` (GC),
+ *   `nextExpiry()`, `size()`, `entries()`, `count` (incl. unconfirmed), `stats: CtStats`
+ *   (conntrack -S names), `lookup(tuple, zone)`, `kill(conn)`.
+ * - NAT: `NatRange` (`v4()`, `v6()`, `ports()`), `nfNatSetupInfo(table, conn, range, manip, now)`,
+ *   `nfNatAllocNullBinding(table, conn, manip, now)` (needs the table: a null binding can still move a
+ *   clashing source port), `nfNatAdopt(table, conn, manip, addr, port, now)`,
+ *   `nfNatInitialized(conn, manip)`, `nfNatPacket(conn, ctinfo, manip, rw: NatRewrite): boolean`
+ *   (takes ctinfo rather than dir: it gives the direction and whether this is an ICMP error),
+ *   `natManipPkt4/6(data, l3Off, l4Off, proto, rw): boolean` (false = NF_DROP); checksum helpers
+ *   `csumReplace2/4`, `csumFold`, `csumPartial`; `jhash2`.
+ * - Text at the edge: `formatConntrack(conn, now)` (a `conntrack -L` line), `formatTuple`,
+ *   `formatIpv4`, `formatIpv6Words`.
  *
  * ## Approximations (see README "Conntrack and NAT")
  *

@@ -226,8 +226,6 @@ export class CtPacket {
   hdrError = false;
   /** L4 checksum bad and checked (see class comment). */
   csumBad = false;
-  /** IPv6 hop limit (ICMPv6 redirect checks); -1 unknown. */
-  hopLimit = -1;
   // ICMP error: the quoted (inner) header, for RELATED. innerValid false = could not be parsed
   // (quoted IP header short, fragment with offset, or L4 part shorter than the tracker needs).
   innerValid = false;
@@ -251,7 +249,7 @@ export class CtPacket {
     this.zone = 0; this.sport = 0; this.dport = 0; this.icmpType = -1; this.icmpCode = -1; this.icmpId = -1;
     this.tcpFlags = 0; this.tcpSeq = 0; this.tcpAck = 0; this.tcpWin = 0; this.tcpOptLen = 0;
     this.tcpWscale = -1; this.tcpSackPerm = false; this.tcpSackCount = 0; this.payloadLen = 0;
-    this.hdrError = false; this.csumBad = false; this.hopLimit = -1;
+    this.hdrError = false; this.csumBad = false;
     this.innerValid = false; this.innerProto = 0; this.innerSrc4 = 0; this.innerDst4 = 0;
     this.innerSport = 0; this.innerDport = 0;
     this.innerIcmpType = -1; this.innerIcmpCode = -1; this.innerIcmpId = -1;

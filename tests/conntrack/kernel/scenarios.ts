@@ -15,6 +15,8 @@ export type Step =
   | { op: 'icmperr'; side: 'c' | 's'; src: string; dst: string; type: number; code: number; inner: Step; quote?: number }
   | { op: 'sleep'; s: number };
 
+export type TcpStep = Extract<Step, { op: 'tcp' }>;
+
 export interface RandomChoice {
   /** Substring identifying the flow's conntrack line (its original tuple). */
   match: string;
@@ -40,10 +42,10 @@ export interface Scenario {
 const C = '192.0.2.2', C2 = '192.0.2.3', C3 = '192.0.2.4', S = '198.51.100.2', R1 = '198.51.100.1';
 
 /** TCP from the client (orig) or the server (reply) of flow cport <-> S:sport. */
-function tc(cport: number, flags: string, seq: number, ack: number, extra: Partial<Step & { op: 'tcp' }> = {}, src = C, dport = 80): Step {
+function tc(cport: number, flags: string, seq: number, ack: number, extra: Partial<TcpStep> = {}, src = C, dport = 80): TcpStep {
   return { op: 'tcp', side: 'c', src, dst: S, sport: cport, dport, flags, seq, ack, win: 502, ...extra };
 }
-function ts(cport: number, flags: string, seq: number, ack: number, extra: Partial<Step & { op: 'tcp' }> = {}, dst = C, sport = 80): Step {
+function ts(cport: number, flags: string, seq: number, ack: number, extra: Partial<TcpStep> = {}, dst = C, sport = 80): TcpStep {
   return { op: 'tcp', side: 's', src: S, dst, sport, dport: cport, flags, seq, ack, win: 509, ...extra };
 }
 const SYN_OPTS = { win: 64240, mss: 1460, sackPerm: true, wscale: 7 };
@@ -304,7 +306,7 @@ table ip ppctnat {
       tc(49001, 'S', 1000, 0, SYN_OPTS),
       {
         op: 'icmperr', side: 's', src: S, dst: R1, type: 3, code: 4,
-        inner: { ...tc(49001, 'S', 1000, 0, SYN_OPTS), src: R1 } as Step, quote: 48,
+        inner: { ...tc(49001, 'S', 1000, 0, SYN_OPTS), src: R1 }, quote: 48,
       },
       { op: 'icmp', side: 'c', src: C, dst: S, type: 8, id: 31337, seq: 5 },
       {
