@@ -15,6 +15,16 @@ import { PcapOut } from '../trace/pcap_out.js';
 import { HtmlReport } from '../trace/report_html.js';
 import { Consistency } from '../trace/consistency.js';
 import { basename } from 'node:path';
+import { statSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+
+function fileSize(p: string): number {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
 import { conntrackJson } from '../trace/conntrack_dump.js';
 import type { Datapath } from '../stack/datapath.js';
 import { renameSync } from 'node:fs';
@@ -94,7 +104,21 @@ Examples:
         : null;
       // A capture without @NS:DEV is direction-aware: its other frames are compared with the model.
       const consistency = inputs.some((i) => i.dev === null) ? new Consistency() : null;
+      // A progress bar on a terminal for runs longer than a second (cli-progress, redrawn synchronously).
+      const total = inputs.reduce((n, i) => n + (i.path === '-' ? 0 : fileSize(i.path)), 0);
+      const t0 = Date.now();
+      let bar: cliProgress.SingleBar | null = null;
+      const onProgress = process.stderr.isTTY && total > 0
+        ? (n: number, bytes: number) => {
+            if (!bar && Date.now() - t0 > 1000) {
+              bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% | {packets} packets | {eta}s left', hideCursor: true, synchronousUpdate: true }, cliProgress.Presets.shades_classic);
+              bar.start(total, 0, { packets: 0 });
+            }
+            bar?.update(bytes, { packets: n });
+          }
+        : undefined;
       const onSig = () => {
+        bar?.stop();
         writer?.abort();
         pcapOut?.abort();
         process.stderr.write('pktpath: interrupted; partial trace kept as <file>.partial\n');
@@ -106,6 +130,7 @@ Examples:
           datapath: { verifyChecksums: o.checksums, trace: Boolean(writer) || Boolean(report), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
           ...(consistency ? { consistency } : {}),
           limit: o.count ?? 0,
+          ...(onProgress ? { onProgress } : {}),
           ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
           onRecord: (r) => {
@@ -117,6 +142,10 @@ Examples:
             }
           },
         });
+        if (bar) {
+          (bar as cliProgress.SingleBar).update(total);
+          (bar as cliProgress.SingleBar).stop();
+        }
         writer?.close();
         pcapOut?.close();
         summary.finish(stats);

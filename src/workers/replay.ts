@@ -61,8 +61,8 @@ export interface ReplayOptions {
   /** Stop after this many packets (0 = all). */
   limit: number;
   onRecord: (r: PacketRecord) => void;
-  /** Called every ~64k packets with the count, for progress bars. */
-  onProgress?: (n: number) => void;
+  /** Called every ~16k packets with the count and the bytes of input read so far, for progress bars. */
+  onProgress?: (n: number, bytes: number) => void;
   /** Capture time (seconds) at which `onAtTime` sees the datapath (`--at-time`); default: the end. */
   atTime?: number;
   /** Direction-aware captures: compare the model's predictions with what the capture shows. */
@@ -282,7 +282,11 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
         dp.inject(scratch, n, n + (p.origLen - p.caplen), p.tsSec, p.tsNsec, dev, stats.packets);
       }
       stats.packets++;
-      if (opts.onProgress && (stats.packets & 0xffff) === 0) opts.onProgress(stats.packets);
+      if (opts.onProgress && (stats.packets & 0x3fff) === 0) {
+        let bytes = 0;
+        for (const h of heads) if (h) bytes += h.fileOffset;
+        opts.onProgress(stats.packets, bytes);
+      }
       heads[best] = readers[best].next();
     }
     if (stats.packets > 0) stats.lastTs = formatTs(lastSec, lastNsec);
