@@ -116,7 +116,7 @@ export class Datapath {
     decodeFrame(skb.info, skb.data, len, origLen, 1, { verifyChecksums: this.opts.verifyChecksums });
     rec.len = origLen;
     describeKey(skb, rec);
-    for (let i = 0; i < skb.info.problemList.length; i++) rec.problems.push(dropReasonName(skb.info.problemList[i]));
+    for (let i = 0; i < skb.info.problemList.length; i++) rec.addProblem(dropReasonName(skb.info.problemList[i]));
     this.depth = 0;
     netifReceiveSkb(this, skb, dev);
     this.release(rec);
@@ -186,7 +186,7 @@ export class Datapath {
   step(s: Step): void {
     if (!this.opts.trace) return;
     if (this.sink) this.sink.push(s);
-    else if (this.rec) this.rec.steps.push(s);
+    else if (this.rec) this.rec.addStep(s);
   }
 
   /** Process a generated packet with its steps recorded on its own emitted entry. */

@@ -183,10 +183,11 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   }
   skb.ct = ctRes.conn;
   skb.ctinfo = ctRes.ctinfo;
+  if (!dp.tracing) return true;
   const state = CTINFO_NAMES[skb.ctinfo] ?? 'INVALID';
   const dir = ctRes.dir === 0 ? 'original' : 'reply';
   const rec = dp.recOf(skb);
-  if (rec && !skb.generated && !rec.ct) rec.ct = { state, dir, id: skb.ct.id };
+  if (dp.tracing && rec && !skb.generated && !rec.ct) rec.ct = { state, dir, id: skb.ct.id };
   if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id });
   void hook;
   return true;
@@ -231,7 +232,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
     const after = hdrOf(skb)!;
     const kind = manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat';
     const rec = dp.recOf(skb);
-    if (rec && !skb.generated) rec.nat.push({ kind, ns: ns.name, hook, before, after, created: natCreated });
+    if (rec && !skb.generated) rec.addNat({ kind, ns: ns.name, hook, before, after, created: natCreated });
     if (dp.tracing) dp.step({ kind: 'nat', ns: ns.name, hook, manip: kind, from: before, to: after, binding: `ct ${conn.id}` });
   }
   return true;

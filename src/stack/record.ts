@@ -83,12 +83,14 @@ export class PacketRecord {
   tsNsec: number;
   inNs: string;
   inDev: string;
-  steps: Step[] = [];
+  // Most packets never fill steps/nat/emitted/problems (no trace, no NAT): they share one empty,
+  // frozen array until the first add*() gives them their own (no four allocations per packet).
+  steps: Step[] = NONE;
   finals: Final[] = [];
-  nat: NatRecord[] = [];
+  nat: NatRecord[] = NONE;
   ct: { state: string; dir: string; id: number } | null = null;
-  emitted: Emitted[] = [];
-  problems: string[] = [];
+  emitted: Emitted[] = NONE;
+  problems: string[] = NONE;
   /** Copies of this packet still in flight (waiting in a neighbour queue). */
   live = 1;
   /** Capture timestamp in seconds (float), for timers. */
@@ -110,6 +112,30 @@ export class PacketRecord {
     this.t = tsSec + tsNsec / 1e9;
     this.inNs = inNs;
     this.inDev = inDev;
+  }
+
+  /** Append a step. */
+  addStep(x: Step): void {
+    if (this.steps === NONE) this.steps = [];
+    this.steps.push(x);
+  }
+
+  /** Append a translation. */
+  addNat(x: NatRecord): void {
+    if (this.nat === NONE) this.nat = [];
+    this.nat.push(x);
+  }
+
+  /** Append a generated packet. */
+  addEmitted(x: Emitted): void {
+    if (this.emitted === NONE) this.emitted = [];
+    this.emitted.push(x);
+  }
+
+  /** Append a problem of the packet itself. */
+  addProblem(x: string): void {
+    if (this.problems === NONE) this.problems = [];
+    this.problems.push(x);
   }
 
   /** Decimal seconds with 9 fractional digits. */
@@ -154,6 +180,8 @@ export class PacketRecord {
     return best;
   }
 }
+
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 function ip4(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
