@@ -17,7 +17,11 @@ const kTopKeep = 2048;
 
 interface FlowCount {
   n: number;
-  text: string;
+  proto: string;
+  src4: number;
+  dst4: number;
+  sport: number;
+  dport: number;
 }
 
 /** Accumulates trace records into a summary. */
@@ -61,7 +65,7 @@ export class Summary {
       if (e) e.n++;
       else {
         if (this.flows.size >= kTopMax) this.prune();
-        this.flows.set(key, { n: 1, text: `${r.proto} ${tuple(r.key)}` });
+        this.flows.set(key, { n: 1, proto: r.proto, src4: r.src4, dst4: r.dst4, sport: r.sport, dport: r.dport });
       }
     }
   }
@@ -100,7 +104,12 @@ export class Summary {
 
   /** The heaviest flows (ties by text, for determinism). */
   topFlows(n: number): Array<{ flow: string; packets: number }> {
-    return [...this.flows.values()].sort((a, b) => b.n - a.n || (a.text < b.text ? -1 : 1)).slice(0, n).map((e) => ({ flow: e.text, packets: e.n }));
+    const text = (e: FlowCount) =>
+      `${e.proto} ${ip4(e.src4)}${e.sport >= 0 ? ':' + e.sport : ''} > ${ip4(e.dst4)}${e.dport >= 0 ? ':' + e.dport : ''}`;
+    return [...this.flows.values()]
+      .map((e) => ({ flow: text(e), packets: e.n }))
+      .sort((a, b) => b.packets - a.packets || (a.flow < b.flow ? -1 : 1))
+      .slice(0, n);
   }
 
   /** As text for stderr. */
@@ -127,6 +136,10 @@ export class Summary {
 function tuple(t: { src: string; dst: string; sport?: number; dport?: number } | null | undefined): string {
   if (!t) return '?';
   return `${t.src}${t.sport !== undefined ? ':' + t.sport : ''} > ${t.dst}${t.dport !== undefined ? ':' + t.dport : ''}`;
+}
+
+function ip4(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
 
 function mix(h: number): number {
