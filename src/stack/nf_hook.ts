@@ -109,7 +109,7 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
 }
 
 /** Fill the conntrack view of the packet from its decoded headers. */
-function fillCtPacket(skb: Skb): CtPacket {
+function fillCtPacket(skb: Skb, pre: boolean): CtPacket {
   const i = skb.info;
   const p = ctPkt.reset();
   const b = skb.data;
@@ -141,7 +141,9 @@ function fillCtPacket(skb: Skb): CtPacket {
     const o = i.icmpInnerOff;
     const ihl = (b[o] & 15) << 2;
     const t = o + ihl;
-    if (o + 20 <= skb.len && t + 8 <= skb.len) {
+    // nf_conntrack_icmpv4_error / icmp_error_message: the quoted header needs the ports (4 bytes),
+    // 8 for a quoted ICMP header (its id).
+    if (o + 20 <= skb.len && t + (b[o + 9] === 1 ? 8 : 4) <= skb.len) {
       p.innerValid = true;
       p.innerProto = b[o + 9];
       p.innerSrc4 = ((b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15]) >>> 0;
@@ -153,6 +155,15 @@ function fillCtPacket(skb: Skb): CtPacket {
         p.innerIcmpCode = b[t + 1];
         p.innerIcmpId = (b[t + 4] << 8) | b[t + 5];
       }
+    }
+  }
+  // nf_conntrack_checksum (default 1): a bad L4 checksum makes the packet INVALID, checked only in
+  // PREROUTING (nf_ip_checksum in tcp_error/udp_error/icmp_error). Captures taken with checksum offload
+  // must be replayed with --no-checksums, which leaves these problems unset.
+  if (pre && i.problems > 0 && skb.ns!.sysctl.int('net.netfilter.nf_conntrack_checksum', 1) !== 0) {
+    for (let k = 0; k < i.problemList.length; k++) {
+      const pr = i.problemList[k];
+      if (pr === DR.TCP_CSUM || pr === DR.UDP_CSUM || pr === DR.ICMP_CSUM) p.csumBad = true;
     }
   }
   return p;
@@ -170,7 +181,13 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   }
   if (skb.ct) return true; // already attached (e.g. br_netfilter ran prerouting before)
   if (skb.info.l3 !== 1) return true;
-  ct.in(fillCtPacket(skb), dp.now, ctRes);
+  if (skb.info.fragOff > 0 || skb.info.moreFrags) {
+    // nf_defrag_ipv4 (priority −400) reassembles before conntrack; pktpath does not reassemble yet.
+    if (!skb.generated)
+      dp.final(dp.recOf(skb), { verdict: 'unmodelled', ns: ns.name, detail: 'IPv4 fragment in a namespace with connection tracking: reassembly by nf_defrag_ipv4 is not modelled yet' });
+    return false;
+  }
+  ct.in(fillCtPacket(skb, hook === 'prerouting'), dp.now, ctRes);
   if (ctRes.verdict === 'drop') {
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_conntrack_in', detail: ctRes.detail }, ctRes.detail);
     return false;
@@ -189,7 +206,6 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   const rec = dp.recOf(skb);
   if (dp.tracing && rec && !skb.generated && !rec.ct) rec.ct = { state, dir, id: skb.ct.id };
   if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id });
-  void hook;
   return true;
 }
 
