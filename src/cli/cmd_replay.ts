@@ -117,6 +117,7 @@ Examples:
             bar?.update(bytes, { packets: n });
           }
         : undefined;
+      let finalDp: Datapath | null = null;
       const onSig = () => {
         bar?.stop();
         writer?.abort();
@@ -130,6 +131,7 @@ Examples:
           datapath: { verifyChecksums: o.checksums, trace: Boolean(writer) || Boolean(report), allowUnsupported: Boolean(o.allowUnsupported), seed: 1 },
           ...(consistency ? { consistency } : {}),
           limit: o.count ?? 0,
+          onDone: (dp) => (finalDp = dp),
           ...(onProgress ? { onProgress } : {}),
           ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
@@ -148,7 +150,7 @@ Examples:
         }
         writer?.close();
         pcapOut?.close();
-        summary.finish(stats);
+        summary.finish(stats, finalDp ?? undefined);
         if (consistency) summary.consistency = consistency.report();
         if (report) writeFileAtomic(o.report!, report.render(summary.toJSON()));
         if (o.summary) writeFileAtomic(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');

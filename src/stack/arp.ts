@@ -92,11 +92,12 @@ function neighFromArp(dp: Datapath, dev: NetDevice, ip: number, hi: number, lo: 
  */
 export function arpSend(dp: Datapath, cause: Skb | null, op: number, dev: NetDevice, sip: number, tip: number, dstHi: number, dstLo: number, thaHi: number, thaLo: number): void {
   const g = new Skb();
-  const frame = new Uint8Array(60);
+  // arp_create(): 14 + 28 bytes, no padding (veth and bridges do not pad to 60; NICs do on the wire).
+  const frame = new Uint8Array(42);
   const off = writeEthernet(frame, 0, dstHi, dstLo, dev.macHi, dev.macLo, ETH_P_ARP);
   writeArp(frame, off, op, dev.macHi, dev.macLo, sip, thaHi < 0 ? 0 : thaHi, thaLo < 0 ? 0 : thaLo, tip);
-  g.load(frame, 60);
-  decodeFrame(g.info, g.data, 60, 60, 1, { verifyChecksums: false });
+  g.load(frame, 42);
+  decodeFrame(g.info, g.data, 42, 42, 1, { verifyChecksums: false });
   g.ns = dev.ns;
   g.index = cause ? cause.index : -1;
   g.generated = true;

@@ -155,6 +155,9 @@ function floodCopies(dp: Datapath, skb: Skb, targets: NetDevice[], br: NetDevice
 function brPassFrameUp(dp: Datapath, skb: Skb, br: NetDevice): void {
   if (!brHook(dp, skb, 'input', -Infinity, Infinity)) return;
   skb.dev = br;
+  // br_pass_frame_up(): the bridge device counts the frame (skb->len after the MAC header).
+  br.stats.rxPackets++;
+  br.stats.rxBytes += skb.len - 14;
   if (dp.tap) dp.tap(br, 1, dp.now, skb.data, skb.len);
   ethTypeTrans(skb, br);
   if (skb.bridged && skb.info.l3 === L3_IPV4) {
@@ -168,7 +171,6 @@ function brPassFrameUp(dp: Datapath, skb: Skb, br: NetDevice): void {
     ipRcvFinish(dp, skb, br);
     return;
   }
-  br.stats.rxPackets++;
   deliverL3(dp, skb, br);
 }
 

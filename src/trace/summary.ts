@@ -5,6 +5,7 @@
 import type { World } from '../stack/netns.js';
 import type { Final, PacketRecord } from '../stack/record.js';
 import { consistencyText, type ConsistencyReport } from './consistency.js';
+import type { Datapath } from '../stack/datapath.js';
 
 /** NAT bindings listed in the summary (the count is exact; the list is capped). */
 const kNatListMax = 1000;
@@ -75,15 +76,35 @@ export class Summary {
     this.flows = new Map(keep);
   }
 
-  /** Note the run's span. */
-  finish(s: { firstTs: string; lastTs: string }): void {
+  /** Rule hit counters (as `nft list ruleset` / `iptables -L -v` count them), taken at the end. */
+  rules: Array<{ ns: string; family: string; table: string; chain: string; rule: string; handle: number | null; packets: number; bytes: number }> = [];
+  /** Conntrack counters per namespace (`conntrack -S` names) and entries at the end. */
+  conntrack: Array<{ ns: string; entries: number; stats: Record<string, number> }> = [];
+
+  /** Note the run's span, and read the datapath's counters. */
+  finish(s: { firstTs: string; lastTs: string }, dp?: Datapath): void {
     this.firstTs = s.firstTs;
     this.lastTs = s.lastTs;
+    if (!dp) return;
+    dp.world.namespaces.forEach((ns, i) => {
+      const rt = dp.rt[i];
+      for (const t of rt.rules.tables) {
+        for (const c of t.chains.values()) {
+          for (const r of c.rules) {
+            if (r.packets > 0) this.rules.push({ ns: ns.name, family: t.family, table: t.name, chain: c.name, rule: r.text, handle: r.handle, packets: r.packets, bytes: r.bytes });
+          }
+          if (c.base && c.policyPackets > 0) this.rules.push({ ns: ns.name, family: t.family, table: t.name, chain: c.name, rule: `policy ${c.base.policy}`, handle: null, packets: c.policyPackets, bytes: 0 });
+        }
+      }
+      if (rt.ct) {
+        const st = rt.ct.stats as unknown as Record<string, number>;
+        this.conntrack.push({ ns: ns.name, entries: rt.ct.size(), stats: Object.fromEntries(Object.entries(st).filter(([, v]) => typeof v === 'number')) });
+      }
+    });
   }
 
   /** As JSON (`--summary`). */
   toJSON(): unknown {
-    const rules: unknown[] = [];
     return {
       v: 1,
       packets: this.packets,
@@ -96,7 +117,8 @@ export class Summary {
       nat_bindings: this.natCreated,
       consistency: this.consistency,
       top_flows: this.topFlows(10),
-      rules,
+      rules: this.rules,
+      conntrack: this.conntrack,
       devices: this.world.namespaces.flatMap((ns) => ns.devs.map((d) => ({ ns: ns.name, dev: d.name, ...d.stats }))),
       warnings: this.world.warnings,
     };
@@ -123,6 +145,24 @@ export class Summary {
     if (this.natCreatedCount) {
       s += `NAT bindings created: ${this.natCreatedCount}\n`;
       for (const b of this.natCreated.slice(0, 10)) s += `  ${b}\n`;
+    }
+    if (this.rules.length) {
+      s += 'rule hits (packets  bytes  rule):\n';
+      let last = '';
+      for (const r of this.rules) {
+        const where = `${r.ns} ${r.family} ${r.table} ${r.chain}`;
+        if (where !== last) s += `  ${where}\n`;
+        last = where;
+        s += `    ${String(r.packets).padStart(7)} ${String(r.bytes).padStart(9)}  ${r.rule}${r.handle !== null ? ` # handle ${r.handle}` : ''}\n`;
+      }
+    }
+    const devs = this.world.namespaces.flatMap((ns) => ns.devs.filter((d) => d.stats.rxPackets || d.stats.txPackets).map((d) => ({ ns: ns.name, d })));
+    if (devs.length) {
+      s += 'devices (RX packets bytes dropped | TX packets bytes dropped):\n';
+      for (const { ns, d } of devs) {
+        const st = d.stats;
+        s += `  ${`${ns}:${d.name}`.padEnd(20)} RX ${String(st.rxPackets).padStart(7)} ${String(st.rxBytes).padStart(9)} ${String(st.rxDropped).padStart(5)} | TX ${String(st.txPackets).padStart(7)} ${String(st.txBytes).padStart(9)} ${String(st.txDropped).padStart(5)}\n`;
+      }
     }
     if (this.consistency) s += consistencyText(this.consistency);
     if (this.world.warnings.length) {

@@ -71,6 +71,8 @@ export interface ReplayOptions {
   tap?: Datapath['tap'];
   /** Called once with the datapath at `atTime` (or at the end). */
   onAtTime?: (dp: Datapath) => void;
+  /** Called once at the end with the datapath (rule counters, device counters, conntrack). */
+  onDone?: (dp: Datapath) => void;
 }
 
 const scratch = new Uint8Array(65536 + 64);
@@ -292,6 +294,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
     if (stats.packets > 0) stats.lastTs = formatTs(lastSec, lastNsec);
     dp.finish();
     if (!atDone) opts.onAtTime!(dp);
+    opts.onDone?.(dp);
   } finally {
     for (const r of readers) r.close();
   }

@@ -890,7 +890,7 @@ export function nftDoChain(base: CompiledChain, skb: Skb, st: EvalState, res: Ch
       }
       if (v === V_BREAK) continue;
       rule.packets++;
-      rule.bytes += skb.len;
+      rule.bytes += skb.len - skb.info.l3Off; // the kernel counts skb->len at the network header
       if (v === V_NEXT || v === V_CONTINUE) {
         if (trace) trace(chain, rule, V_CONTINUE);
         continue;
