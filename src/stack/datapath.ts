@@ -173,6 +173,12 @@ export class Datapath {
   // -------------------------------------------------------------------------------------------
   // Reporting helpers used by the stages.
 
+  /**
+   * NAT choices seen in a direction-aware capture: given the packet about to be bound, the post-NAT
+   * header the capture shows for it (null = none). Set by the replay driver.
+   */
+  natHint: ((skb: Skb) => { src4: number; dst4: number; sport: number; dport: number } | null) | null = null;
+
   /** Device tap (`--pcap-out`): frames as they cross each device; null when off. */
   tap: ((dev: NetDevice, dir: 1 | 2, t: number, frame: Uint8Array, len: number) => void) | null = null;
 

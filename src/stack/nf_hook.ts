@@ -10,7 +10,7 @@ import { nftDoChain, V_DROP, VERDICT_NAMES, natReqText, type CompiledChain, type
 import { DR } from './drop_reason.js';
 import {
   CtPacket, CtResult, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IP_CT_RELATED_REPLY,
-  nfNatSetupInfo, nfNatAllocNullBinding, nfNatPacket, natManipPkt4, NatRewrite, nfNatInitialized,
+  nfNatSetupInfo, nfNatAllocNullBinding, nfNatAdopt, nfNatPacket, natManipPkt4, NatRewrite, nfNatInitialized,
   NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST, NatRange, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
   NF_NAT_RANGE_PERSISTENT, type NatManip,
 } from './conntrack/index.js';
@@ -285,8 +285,19 @@ function natBind(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hoo
     ? NatRange.v4(minAddr, maxAddr, req.minPort ? req.minPort : -1, req.minPort ? req.maxPort : -1, flags)
     : req.minPort ? NatRange.ports(req.minPort, req.maxPort, flags) : Object.assign(new NatRange(), { flags });
   const rt = dp.nsrt(ns);
-  const ok = nfNatSetupInfo(rt.ct!, conn, range, manip, dp.now);
-  if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `nat binding ${natReqText(req)}${ok ? '' : ' failed: no free tuple'}` });
+  // The capture may show what the kernel actually chose for this packet: adopt it (the reply
+  // packets in the capture then match the binding).
+  const hint = dp.natHint ? dp.natHint(skb) : null;
+  let adopted = false;
+  if (hint) {
+    const i = skb.info;
+    const addr = manip === NF_NAT_MANIP_SRC ? hint.src4 : hint.dst4;
+    const port = manip === NF_NAT_MANIP_SRC ? hint.sport : i.l4proto === 1 ? hint.sport : hint.dport;
+    const same = manip === NF_NAT_MANIP_SRC ? addr === i.src4 && port === (i.l4proto === 1 ? i.icmpId : i.sport) : addr === i.dst4 && port === (i.l4proto === 1 ? i.icmpId : i.dport);
+    if (!same) adopted = nfNatAdopt(rt.ct!, conn, manip, addr, port, dp.now);
+  }
+  const ok = adopted || nfNatSetupInfo(rt.ct!, conn, range, manip, dp.now);
+  if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `nat binding ${natReqText(req)}${adopted ? ' (the kernel\'s choice, as the capture shows it)' : ok ? '' : ' failed: no free tuple'}` });
   if (!ok) {
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_setup_info', detail: 'no unique tuple in range' });
     return false;

@@ -165,3 +165,34 @@ export function consistencyText(r: ConsistencyReport): string {
   }
   return s;
 }
+
+/**
+ * NAT choices the capture shows: the same packet seen after NAT on an outbound device (a `tcpdump -i
+ * any` capture sees a flow before and after masquerade). The datapath adopts the kernel's actual
+ * choice for a new binding instead of computing its own (so replies in the capture match).
+ */
+export class NatHints {
+  private byFp = new Map<string, { src4: number; dst4: number; sport: number; dport: number }>();
+  size = 0;
+
+  /** Remember an outbound IPv4 frame. */
+  add(frame: Uint8Array, len: number): void {
+    decodeFrame(info, frame, len, len, 1, { verifyChecksums: false });
+    if (info.l3 !== 1) return;
+    const k = infoKey(info);
+    if (this.byFp.has(k)) return; // retransmissions keep the first
+    this.byFp.set(k, { src4: info.src4, dst4: info.dst4, sport: info.l4proto === 1 ? info.icmpId : info.sport, dport: info.dport });
+    this.size++;
+  }
+
+  /** The post-NAT header the capture shows for a packet with these headers, or null. */
+  lookup(i: PacketInfo): { src4: number; dst4: number; sport: number; dport: number } | null {
+    return this.byFp.get(infoKey(i)) ?? null;
+  }
+}
+
+/** A key that survives NAT and TTL changes: protocol, length, IP id and the transport fields NAT keeps. */
+function infoKey(i: PacketInfo): string {
+  const l4 = i.l4proto === 6 ? `${i.tcpSeq} ${i.tcpAck} ${i.tcpFlags}` : i.l4proto === 1 ? `${i.icmpType} ${i.icmpCode} ${i.icmpSeq}` : '';
+  return `${i.l4proto} ${i.l3Len} ${i.ipId} ${l4}`;
+}

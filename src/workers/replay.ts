@@ -6,7 +6,7 @@
 import { CaptureReader, formatTs, type CapturedPacket } from '../pcap/reader.js';
 import { UsageError } from '../errors.js';
 import type { World, Netns } from '../stack/netns.js';
-import type { Consistency } from '../trace/consistency.js';
+import { NatHints, type Consistency } from '../trace/consistency.js';
 import type { NetDevice } from '../stack/netdev.js';
 import { Datapath, type DatapathOptions } from '../stack/datapath.js';
 import type { PacketRecord } from '../stack/record.js';
@@ -228,6 +228,27 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
       if (tap) tap(dev, dir, t, frame, len);
       if (cons) cons.predict(dev, dir, t, frame, len, dp.rec ? dp.rec.index : -1);
     };
+  }
+  // Direction-aware captures show NAT results on outbound devices: read them first so that new
+  // bindings adopt the kernel's actual choice.
+  if (devs.some((d) => d === null)) {
+    const hints = new NatHints();
+    const pl0: Placement = { dev: null, dir: 1 };
+    inputs.forEach((inp, k) => {
+      if (devs[k] !== null || inp.path === '-') return;
+      const r = CaptureReader.open(inp.path);
+      try {
+        for (let p = r.next(); p; p = r.next()) {
+          place(world, homes[k], r, p, inp, pl0);
+          if (pl0.dir !== 2) continue;
+          const n = p.linktype === 1 ? p.caplen : toEthernet(p, pl0.dev!, scratch);
+          if (n > 0) hints.add(p.linktype === 1 ? p.data : scratch, n);
+        }
+      } finally {
+        r.close();
+      }
+    });
+    if (hints.size) dp.natHint = (skb) => hints.lookup(skb.info);
   }
   const heads: Array<CapturedPacket | null> = readers.map((r) => r.next());
   const stats: ReplayStats = { packets: 0, firstTs: '', lastTs: '', observed: 0 };
