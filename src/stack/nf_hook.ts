@@ -87,7 +87,7 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const table = c.table;
   if (dp.opts.trace) {
     st.onRule = (chain: CompiledChain, rule: CompiledRule | null, v: number) => {
-      if (dp.tracing) dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] });
+      if (dp.tracing) dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.nftHandle >= 0 ? rule.nftHandle : rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] });
     };
   } else st.onRule = null;
   nftDoChain(c, skb, st, res);
@@ -99,7 +99,11 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const holder = res.chain ?? c;
   const where = {
     family: table.family, table: table.name, chain: holder.name,
-    rule: res.rule ? res.rule.text : 'policy', handle: res.rule ? res.rule.handle : null, base_chain: c.name, hook, source: table.ir.source,
+    rule: res.rule ? res.rule.text : 'policy',
+    // The nft handle (what `nft list -a` and nft trace show); for iptables rules also their number.
+    handle: res.rule ? (res.rule.nftHandle >= 0 ? res.rule.nftHandle : table.ir.source.includes('iptables') ? null : res.rule.handle) : null,
+    rule_number: res.rule && table.ir.source.includes('iptables') ? res.rule.handle : null,
+    base_chain: c.name, hook, source: table.ir.source,
   };
   const rej = st.reject as RejectReq | null;
   const detail = rej ? `reject ${rej.type ?? 'icmp'} ${rej.code ?? 'port-unreachable'}` : undefined;

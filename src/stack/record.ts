@@ -33,7 +33,7 @@ export type Step =
 /** Where a drop was decided. */
 export type Where =
   | { stage: string; dev?: string; route?: string; detail?: string }
-  | { family: string; table: string; chain: string; rule: string; handle: number | null; base_chain: string; hook: string; source: string };
+  | { family: string; table: string; chain: string; rule: string; handle: number | null; rule_number: number | null; base_chain: string; hook: string; source: string };
 
 /** The packet's fate. */
 export interface Final {

@@ -85,8 +85,12 @@ export function advice(r: TraceRecord): string {
           return `The ${w.family} ${w.table} ${w.chain} chain's policy is drop and no rule accepted it: add an accept rule for this traffic to that chain (e.g. \`nft add rule ${w.family} ${w.table} ${w.chain} ${p.proto || 'ip'} ${p.dport !== undefined ? `dport ${p.dport} ` : ''}accept\`), or change the policy.`;
       {
         const ipt = String(w.source ?? '').includes('iptables');
-        const del = typeof w.handle !== 'number' ? '' : ipt ? ` (\`${w.family === 'ip6' ? 'ip6tables' : 'iptables'} -t ${w.table} -D ${w.chain} ${w.handle}\`)` : ` (\`nft delete rule ${w.family} ${w.table} ${w.chain} handle ${w.handle}\`)`;
-        return `The rule \`${w.rule}\`${typeof w.handle === 'number' ? ` (${ipt ? 'rule number' : 'handle'} ${w.handle})` : ''} in ${w.family} ${w.table} ${w.chain} dropped it: insert an accept rule before it, or narrow or delete that rule${del}.`;
+        const num = typeof w.rule_number === 'number' ? w.rule_number : null;
+        const del = ipt && num !== null
+          ? ` (\`${w.family === 'ip6' ? 'ip6tables' : 'iptables'} -t ${w.table} -D ${w.chain} ${num}\`)`
+          : typeof w.handle === 'number' ? ` (\`nft delete rule ${w.family} ${w.table} ${w.chain} handle ${w.handle}\`)` : '';
+        const id = [num !== null ? `rule ${num}` : '', typeof w.handle === 'number' ? `handle ${w.handle}` : ''].filter(Boolean).join(', ');
+        return `The rule \`${w.rule}\`${id ? ` (${id})` : ''} in ${w.family} ${w.table} ${w.chain} dropped it: insert an accept rule before it, or narrow or delete that rule${del}.`;
       }
       }
       if (String(w.detail ?? f.detail ?? '').includes('table full')) return 'The conntrack table was full: raise net.netfilter.nf_conntrack_max, shorten timeouts, or find what fills it (`pktpath conntrack`).';

@@ -22,9 +22,9 @@ function scenarios(): Scenario[] {
   const out: Scenario[] = [];
   const add = (name: string, dir: string) => {
     const inputs = readdirSync(join(dir, 'inputs')).filter((f) => f.endsWith('.pcap')).sort();
-    out.push({ name, world: join(dir, 'world'), inputs: inputs.map((f) => `${join(dir, 'inputs', f)}@host:${f.slice(0, -5)}`), truth: join(dir, 'truth.jsonl') });
+    out.push({ name, world: existsSync(join(dir, 'world')) ? join(dir, 'world') : dir, inputs: inputs.map((f) => `${join(dir, 'inputs', f)}@host:${f.slice(0, -5)}`), truth: join(dir, 'truth.jsonl') });
   };
-  for (const d of readdirSync(join(root, 'captures'))) if (d.startsWith('oracle-')) add(`bundled ${d}`, join(root, 'captures', d));
+  for (const d of readdirSync(join(root, 'captures'))) if (existsSync(join(root, 'captures', d, 'truth.jsonl'))) add(`bundled ${d}`, join(root, 'captures', d));
   if (existsSync(shared)) for (const d of readdirSync(shared)) if (existsSync(join(shared, d, 'truth', 'truth.jsonl'))) add(`shared ${d}`, join(shared, d, 'truth'));
   return out;
 }

@@ -44,7 +44,7 @@ describe('docker host lab', () => {
       ['host:vethc1', arp({ op: 1, srcMac: C1, dstMac: 'ff:ff:ff:ff:ff:ff', spa: '172.17.0.2', tpa: '172.17.0.1' })],
       ['host:vethc1', tcp({ srcMac: C1, dstMac: DOCKER0, src: '172.17.0.2', dst: '198.51.100.1', sport: 40004, dport: 25, flags: 'S' })],
     ]);
-    expect(fin(r)).toMatchObject({ verdict: 'dropped', reason: 'NETFILTER_DROP', where: { family: 'ip', table: 'filter', chain: 'DOCKER-USER', handle: 1, rule: '-p tcp -m tcp --dport 25 -j DROP', base_chain: 'FORWARD' } });
+    expect(fin(r)).toMatchObject({ verdict: 'dropped', reason: 'NETFILTER_DROP', where: { family: 'ip', table: 'filter', chain: 'DOCKER-USER', rule_number: 1, rule: '-p tcp -m tcp --dport 25 -j DROP', base_chain: 'FORWARD' } });
   });
 
   it('egress is masqueraded to the host address, source port kept', () => {
@@ -59,7 +59,7 @@ describe('docker host lab', () => {
 
   it('raw PREROUTING drops direct access to the container address from outside', () => {
     const [r] = replay(lab(yaml), [['host:eth0', ping({ srcMac: PEER, dstMac: HOST_ETH0, src: '198.51.100.1', dst: '172.17.0.2', id: 7 })]]);
-    expect(fin(r)).toMatchObject({ verdict: 'dropped', reason: 'NETFILTER_DROP', where: { table: 'raw', chain: 'PREROUTING', handle: 1 } });
+    expect(fin(r)).toMatchObject({ verdict: 'dropped', reason: 'NETFILTER_DROP', where: { table: 'raw', chain: 'PREROUTING', rule_number: 1 } });
   });
 
   it('the container answers a ping from the host side through the bridge (reply leaves by eth0)', () => {

@@ -67,6 +67,8 @@ export class CompiledRule {
   packets = 0;
   bytes = 0;
   hasCounter = false;
+  /** The nft handle of an iptables-nft rule (what nft trace prints), -1 when the source has none. */
+  nftHandle = -1;
   constructor(
     readonly handle: number,
     readonly text: string,
@@ -173,6 +175,7 @@ export function compileRuleset(ir: RulesetIR, opts: CompileOptions): CompiledRul
         try {
           const ops = r.exprs.map((e, k) => compileExpr(e, ct, { file: where.file, path: `${where.path} expr[${k}]` }, out, c));
           const rule = new CompiledRule(r.handle, r.text, ops, cc);
+          if (r.nftHandle !== undefined) rule.nftHandle = r.nftHandle;
           rule.hasCounter = r.exprs.some((e) => e.op === 'counter');
           cc.rules.push(rule);
         } catch (e) {

@@ -53,6 +53,11 @@ export interface ChainIR {
 export interface RuleIR {
   /** nft handle; for iptables the 1-based rule number within its chain. */
   handle: number;
+  /**
+   * For iptables-nft rules read from iptables-save: the nft handle the kernel gives the same rule
+   * (from nft.json, by position), which `nft monitor trace` prints. Absent otherwise.
+   */
+  nftHandle?: number;
   /** The rule as its source prints it (nft text, or the iptables-save line without `-A CHAIN`). */
   text: string;
   /** Where in the source it came from, for error messages: `nft.json [12]` or `iptables.txt:34`. */

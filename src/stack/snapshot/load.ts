@@ -326,6 +326,7 @@ function loadNamespace(world: World, ns: Netns, dir: string, rel: string, opts: 
   const ipt4 = ipt4Text !== null && ipt4Text.trim() ? parseIptablesSave(ipt4Text, `${rel}/iptables.txt`, 'ip', popts) : null;
   const ipt6 = ipt6Text !== null && ipt6Text.trim() ? parseIptablesSave(ipt6Text, `${rel}/ip6tables.txt`, 'ip6', popts) : null;
   const merged = mergeRulesets(nft, ipt4, ipt6, `${rel}/nft.json`, popts);
+  if (nft) adoptNftHandles(merged.ruleset, nft);
   ns.ruleset = merged.ruleset;
   ns.rulesetSources = merged.sources.map((s) => ({ family: s.family, table: s.table, source: s.source, file: s.file }));
   world.warnings.push(...warnings);
@@ -453,6 +454,24 @@ function loadRules(ns: Netns, file: string, rules: J[]): void {
     ns.fib4.rules.push(r);
   });
   ns.fib4.sortRules();
+}
+
+/**
+ * iptables-nft keeps each iptables rule as an nft rule with its own handle, in the same order: give the
+ * rules read from iptables-save the handle nft.json shows at the same position, so traces and drop
+ * places name the handle `nft monitor trace` prints (the iptables rule number stays `handle`).
+ */
+function adoptNftHandles(merged: RulesetIR, nft: RulesetIR): void {
+  for (const t of merged.tables) {
+    if (t.source !== 'iptables-save' && t.source !== 'ip6tables-save') continue;
+    const twin = nft.tables.find((x) => x.family === t.family && x.name === t.name);
+    if (!twin) continue;
+    for (const c of t.chains) {
+      const tc = twin.chains.find((x) => x.name === c.name);
+      if (!tc || tc.rules.length !== c.rules.length) continue;
+      c.rules.forEach((r, i) => (r.nftHandle = tc.rules[i].handle));
+    }
+  }
 }
 
 /**
