@@ -11,6 +11,7 @@ import { parseInputArg, runReplay } from '../workers/replay.js';
 import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
+import { compileFilter, describeFilter } from '../trace/filter.js';
 import { PcapOut } from '../trace/pcap_out.js';
 import { HtmlReport } from '../trace/report_html.js';
 import { Consistency } from '../trace/consistency.js';
@@ -59,6 +60,7 @@ interface ReplayOpts {
   conntrack?: string;
   pcapOut?: string;
   report?: string;
+  filter?: string;
   atTime?: number;
 }
 
@@ -71,6 +73,7 @@ export function register(program: Command): void {
     .requiredOption('-w, --world <dir|lab>', 'snapshot directory (pktpath snapshot) or lab file (.yaml/.json)')
     .option('-t, --trace <file>', 'write one record per packet (- for stdout)')
     .addOption(new Option('-f, --format <fmt>', 'trace format').choices(['jsonl', 'msgpack', 'text']).default('jsonl'))
+    .option('--filter <expr>', 'report only packets a tcpdump filter expression selects (all are still replayed, so state stays right)')
     .option('--summary <file>', 'write the summary as JSON')
     .option('--allow-unsupported', 'turn refusals of unmodellable rules/devices into warnings (listed in every report)')
     .option('--no-checksums', 'do not verify checksums (captures taken with checksum offload)')
@@ -94,6 +97,7 @@ Examples:
   tcpdump -i eth0 -w - | pktpath replay --world ./snap -@host:eth0 --trace - -f text`,
     )
     .action(action(async (captures: string[], o: ReplayOpts) => {
+      const filter = o.filter !== undefined ? compileFilter(o.filter) : null;
       const world = loadWorld(o.world, { allowUnsupported: Boolean(o.allowUnsupported) });
       const inputs = captures.map(parseInputArg);
       const writer = o.trace ? new TraceWriter(o.trace, o.format) : null;
@@ -135,7 +139,9 @@ Examples:
           ...(onProgress ? { onProgress } : {}),
           ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
+          ...(filter ? { filter } : {}),
           onRecord: (r) => {
+            if (!r.reported) return;
             summary.add(r);
             if (writer || report) {
               const tr = toTraceRecord(r);
@@ -151,6 +157,7 @@ Examples:
         writer?.close();
         pcapOut?.close();
         summary.finish(stats, finalDp ?? undefined);
+        if (o.filter !== undefined) summary.filter = describeFilter(o.filter);
         if (consistency) summary.consistency = consistency.report();
         if (report) writeFileAtomic(o.report!, report.render(summary.toJSON()));
         if (o.summary) writeFileAtomic(o.summary, JSON.stringify(summary.toJSON(), null, 1) + '\n');

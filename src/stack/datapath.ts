@@ -14,7 +14,7 @@ import type { World, Netns } from './netns.js';
 import type { NetDevice } from './netdev.js';
 import { Skb } from './skb.js';
 import { PacketRecord, type Final, type HdrTuple, type Step, type Where } from './record.js';
-import { decodeFrame, L3_IPV4 } from './wire/decode.js';
+import { decodeFrame, L3_IPV4, type PacketInfo } from './wire/decode.js';
 import { compileRuleset, EvalState, ChainResult, type CompiledRuleset } from './netfilter/compile.js';
 import { ConntrackTable, ctOptionsFromSysctl } from './conntrack/index.js';
 import { dropReasonName, type DropReason } from './drop_reason.js';
@@ -114,6 +114,7 @@ export class Datapath {
     skb.dev = dev;
     skb.index = index;
     decodeFrame(skb.info, skb.data, len, origLen, 1, { verifyChecksums: this.opts.verifyChecksums });
+    if (this.filter !== null) rec.reported = this.filter(skb.info);
     rec.len = origLen;
     describeKey(skb, rec);
     for (let i = 0; i < skb.info.problemList.length; i++) rec.addProblem(dropReasonName(skb.info.problemList[i]));
@@ -178,6 +179,9 @@ export class Datapath {
    * header the capture shows for it (null = none). Set by the replay driver.
    */
   natHint: ((skb: Skb) => { src4: number; dst4: number; sport: number; dport: number } | null) | null = null;
+
+  /** Which input packets are reported (`--filter`), judged on the packet as it entered; null = all. */
+  filter: ((info: PacketInfo) => boolean) | null = null;
 
   /** Device tap (`--pcap-out`): frames as they cross each device; null when off. */
   tap: ((dev: NetDevice, dir: 1 | 2, t: number, frame: Uint8Array, len: number) => void) | null = null;

@@ -93,6 +93,8 @@ export class PacketRecord {
   problems: string[] = NONE;
   /** Copies of this packet still in flight (waiting in a neighbour queue). */
   live = 1;
+  /** Selected by --filter (all packets are replayed; only reported ones are written and counted). */
+  reported = true;
   /** Capture timestamp in seconds (float), for timers. */
   t: number;
   /** The packet as it entered, numerically (formatted only when a trace or report needs text). */

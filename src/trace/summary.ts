@@ -34,6 +34,8 @@ export class Summary {
   natCreated: string[] = [];
   natCreatedCount = 0;
   consistency: ConsistencyReport | null = null;
+  /** The --filter expression (canonical form), when packets were selected. */
+  filter: string | null = null;
   flows = new Map<number, FlowCount>();
   firstTs = '';
   lastTs = '';
@@ -108,6 +110,7 @@ export class Summary {
     return {
       v: 1,
       packets: this.packets,
+      ...(this.filter !== null ? { filter: this.filter } : {}),
       first_ts: this.firstTs,
       last_ts: this.lastTs,
       verdicts: Object.fromEntries(this.byVerdict),
@@ -136,7 +139,7 @@ export class Summary {
 
   /** As text for stderr. */
   text(): string {
-    let s = `pktpath: ${this.packets} packets replayed`;
+    let s = `pktpath: ${this.packets} packets ${this.filter !== null ? `reported (--filter ${this.filter || 'all'})` : 'replayed'}`;
     s += ` (${[...this.byVerdict].map(([k, n]) => `${n} ${k}`).join(', ')})\n`;
     if (this.dropsByPlace.size) {
       s += 'drops:\n';

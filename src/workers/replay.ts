@@ -9,6 +9,7 @@ import type { World, Netns } from '../stack/netns.js';
 import { NatHints, type Consistency } from '../trace/consistency.js';
 import type { NetDevice } from '../stack/netdev.js';
 import { Datapath, type DatapathOptions } from '../stack/datapath.js';
+import type { PacketInfo } from '../stack/wire/decode.js';
 import type { PacketRecord } from '../stack/record.js';
 
 /** One capture argument: FILE[@NS:DEV]. */
@@ -67,6 +68,8 @@ export interface ReplayOptions {
   atTime?: number;
   /** Direction-aware captures: compare the model's predictions with what the capture shows. */
   consistency?: Consistency;
+  /** --filter: which input packets are reported (judged as they entered). */
+  filter?: (info: PacketInfo) => boolean;
   /** Device tap for --pcap-out. */
   tap?: Datapath['tap'];
   /** Called once with the datapath at `atTime` (or at the end). */
@@ -214,6 +217,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
   });
   const readers = inputs.map((inp) => CaptureReader.open(inp.path));
   const dp = new Datapath(world, opts.datapath, opts.onRecord);
+  if (opts.filter) dp.filter = opts.filter;
   const cons = opts.consistency ?? null;
   if (cons) {
     // Compare only the devices the direction-aware captures cover.

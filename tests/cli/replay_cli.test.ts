@@ -39,6 +39,17 @@ describe.skipIf(!existsSync(bin))('pktpath replay / explain / conntrack (built C
     }
   });
 
+  it('--filter reports only the selected packets, all still replayed', () => {
+    const r = run(['replay', '--world', `${W}/world`, ...inputs, '--filter', 'tcp port 25', '--trace', '-']);
+    expect(r.status).toBe(0);
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.map((x) => x.index)).toEqual([18, 19, 20]);
+    expect(r.stderr).toContain('3 packets reported (--filter tcp port 25)');
+    const bad = run(['replay', '--world', `${W}/world`, ...inputs, '--filter', 'tcp prot 80']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('column 5: unknown word "prot" (did you mean "port"?)');
+  });
+
   it('explains a drop and says what to change', () => {
     const r = run(['explain', '--world', `${W}/world`, ...inputs, '--packet', '18']);
     expect(r.status).toBe(0);
