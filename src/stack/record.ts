@@ -3,6 +3,7 @@
  * the stack generated because of it. Plain data, so trace formatters (src/trace) and workers can take
  * it as is. Field names are the trace schema's (README: trace schema, version 1).
  */
+import { formatIpv4 } from './inet.js';
 
 /** Header summary as seen at one point: addresses as text (formatting happens once, at record time). */
 export interface HdrTuple {
@@ -159,7 +160,7 @@ export class PacketRecord {
   /** The entry header as text (IPv4 and ARP; null otherwise). */
   get key(): HdrTuple | null {
     if (this.l3 !== 1 && this.l3 !== 3) return null;
-    const t: HdrTuple = { src: ip4(this.src4), dst: ip4(this.dst4) };
+    const t: HdrTuple = { src: formatIpv4(this.src4), dst: formatIpv4(this.dst4) };
     if (this.sport >= 0) {
       t.sport = this.sport;
       t.dport = this.dport;
@@ -185,6 +186,3 @@ export class PacketRecord {
 
 const NONE: never[] = Object.freeze([]) as unknown as never[];
 
-function ip4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}

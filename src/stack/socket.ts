@@ -2,7 +2,7 @@
  * Local sockets, as `ss -H -tuanp` lists them, and the lookup the transport layer does on delivery
  * (__inet_lookup: an established 4-tuple first, then the best listener / bound UDP socket).
  */
-import { parseIpv4 } from './inet.js';
+import { formatIpv4, parseIpv4 } from './inet.js';
 
 /** One socket. Addresses are IPv4 u32 (0 = wildcard); IPv6 sockets keep their text. */
 export class Sock {
@@ -23,14 +23,11 @@ export class Sock {
 
   /** `tcp 0.0.0.0:7000 LISTEN` style name for traces. */
   name(): string {
-    const a = this.family === 6 ? `[${this.local6}]` : this.localAddr === 0 ? '*' : fmt(this.localAddr);
+    const a = this.family === 6 ? `[${this.local6}]` : this.localAddr === 0 ? '*' : formatIpv4(this.localAddr);
     return `${this.proto} ${a}:${this.localPort} ${this.state}${this.process ? ' ' + this.process : ''}`;
   }
 }
 
-function fmt(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
 
 /** Split 'addr:port' as ss prints it ('0.0.0.0:80', '[::]:80', '*:80', '127.0.0.1%lo:53'). */
 function splitEndpoint(s: string): { addr: string; port: number } | null {
@@ -107,7 +104,7 @@ export function lookupSock4(socks: Sock[], proto: 'tcp' | 'udp', saddr: number, 
       if (s.localAddr !== 0 && s.localAddr !== daddr) continue;
       score = s.localAddr === 0 ? 2 : 3;
     } else {
-      if (s.local6 !== '::' && s.local6 !== `::ffff:${fmt(daddr)}`) continue;
+      if (s.local6 !== '::' && s.local6 !== `::ffff:${formatIpv4(daddr)}`) continue;
       score = s.local6 === '::' ? 1 : 3;
     }
     if (score > bestScore) {

@@ -2,6 +2,7 @@
  * The end-of-run summary: packets by fate, drops by reason and by place, NAT bindings, top flows,
  * rule hit counters and device counters.
  */
+import { formatIpv4 } from '../stack/inet.js';
 import type { World } from '../stack/netns.js';
 import type { Final, PacketRecord } from '../stack/record.js';
 import { consistencyText, type ConsistencyReport } from './consistency.js';
@@ -130,7 +131,7 @@ export class Summary {
   /** The heaviest flows (ties by text, for determinism). */
   topFlows(n: number): Array<{ flow: string; packets: number }> {
     const text = (e: FlowCount) =>
-      `${e.proto} ${ip4(e.src4)}${e.sport >= 0 ? ':' + e.sport : ''} > ${ip4(e.dst4)}${e.dport >= 0 ? ':' + e.dport : ''}`;
+      `${e.proto} ${formatIpv4(e.src4)}${e.sport >= 0 ? ':' + e.sport : ''} > ${formatIpv4(e.dst4)}${e.dport >= 0 ? ':' + e.dport : ''}`;
     return [...this.flows.values()]
       .map((e) => ({ flow: text(e), packets: e.n }))
       .sort((a, b) => b.packets - a.packets || (a.flow < b.flow ? -1 : 1))
@@ -181,9 +182,6 @@ function tuple(t: { src: string; dst: string; sport?: number; dport?: number } |
   return `${t.src}${t.sport !== undefined ? ':' + t.sport : ''} > ${t.dst}${t.dport !== undefined ? ':' + t.dport : ''}`;
 }
 
-function ip4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
 
 function mix(h: number): number {
   h ^= h >>> 16;
