@@ -9,13 +9,6 @@ import { decodeFrame, PacketInfo, type DecodeOptions } from '../stack/wire/decod
 import { DecodeFormatter, OutBuf, type DecodeFormat, type FrameMeta, type TimeStyle } from '../trace/format_decode.js';
 import { action, parsePositiveInt } from './run.js';
 
-interface DecodeCliOptions {
-  format: DecodeFormat;
-  count?: number;
-  checksums: boolean;
-  time: TimeStyle;
-}
-
 const HELP_AFTER = `
 Text lines follow tcpdump -n (absolute sequence numbers, as with -S); problems the kernel would drop
 the packet for are appended in brackets with the kernel's drop reason names, e.g. [TCP_CSUM]. A
@@ -33,14 +26,14 @@ const kFlushBytes = 1 << 20;
 const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 /** Thrown internally when stdout's reader went away (`| head`); ends the command quietly. */
-class StdoutClosed extends Error {}
+export class StdoutClosed extends Error {}
 
-/** Write `out`'s bytes to fd 1 and empty it. */
-function flush(out: OutBuf): void {
+/** Write `out`'s bytes to `fd` and empty it. */
+function flush(out: OutBuf, fd: number): void {
   let off = 0;
   while (off < out.pos) {
     try {
-      off += writeSync(1, out.buf, off, out.pos - off);
+      off += writeSync(fd, out.buf, off, out.pos - off);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') throw new StdoutClosed();
@@ -61,8 +54,19 @@ function parseTime(v: string): TimeStyle {
   return v;
 }
 
-/** Decode `files` one after another to stdout; returns the number of packets printed. */
-export function runDecode(files: string[], opts: DecodeCliOptions): number {
+/** Options of `decode` as commander parses them. */
+export interface DecodeCliOptions {
+  format: DecodeFormat;
+  count?: number;
+  checksums: boolean;
+  time: TimeStyle;
+}
+
+/**
+ * Decode `files` one after another (the index continues across files) to file descriptor `fd`;
+ * returns the number of packets printed. Throws StdoutClosed when the reader of `fd` went away.
+ */
+export function runDecode(files: string[], opts: DecodeCliOptions, fd = 1): number {
   const out = new OutBuf(kFlushBytes + (1 << 16));
   const fmt = new DecodeFormatter(opts.format, opts.time);
   const info = new PacketInfo();
@@ -85,7 +89,7 @@ export function runDecode(files: string[], opts: DecodeCliOptions): number {
           meta.direction = p.direction;
           meta.multiIface = r.interfaces.length > 1;
           fmt.write(out, info, meta);
-          if (out.pos >= kFlushBytes) flush(out);
+          if (out.pos >= kFlushBytes) flush(out, fd);
         }
       } finally {
         r.close();
@@ -93,10 +97,10 @@ export function runDecode(files: string[], opts: DecodeCliOptions): number {
     }
   } catch (err) {
     // Print every packet decoded before a corrupt record, then report it.
-    if (!(err instanceof StdoutClosed)) flush(out);
+    if (!(err instanceof StdoutClosed)) flush(out, fd);
     throw err;
   }
-  flush(out);
+  flush(out, fd);
   return index;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `pktpath synth`: write a seeded synthetic capture (TCP, UDP, ICMP, ARP, fragments, SYN floods).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { parseMix, synthesize, SYNTH_DEFAULTS, type SynthOptions } from '../pcap/synth.js';
 import { PcapngWriter, PcapWriter } from '../pcap/writer.js';
@@ -46,7 +46,7 @@ function parseNet(value: string): { net: number; prefix: number } {
   if (Number.isNaN(addr) || !(prefix >= 8 && prefix <= 30)) {
     throw new InvalidArgumentError('expected an IPv4 network A.B.C.D/P with P from 8 to 30.');
   }
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const mask = (0xffffffff << (32 - prefix)) >>> 0;
   return { net: (addr & mask) >>> 0, prefix };
 }
 
@@ -81,9 +81,12 @@ export function register(program: Command): void {
     .option('--rate <pps>', 'packets per second (sets the timestamps)', parseNonNegative, SYNTH_DEFAULTS.rate)
     .option('--format <format>', 'pcap or pcapng (default: from the file name, else pcap)', parseFormatArg)
     .option('--nanosecond', 'nanosecond timestamps (pcap; pcapng always has them)')
-    .option('--client <net>', 'client address pool', parseNet, { net: SYNTH_DEFAULTS.clientNet, prefix: SYNTH_DEFAULTS.clientPrefix })
-    .option('--server <net>', 'server address pool', parseNet, { net: SYNTH_DEFAULTS.serverNet, prefix: SYNTH_DEFAULTS.serverPrefix })
-    .option('--mix <weights>', 'packet shares, e.g. tcp=60,udp=25,icmp=10,arp=5,frag=0,synflood=0', parseMixArg, SYNTH_DEFAULTS.mix)
+    .addOption(new Option('--client <net>', 'client address pool').argParser(parseNet)
+      .default({ net: SYNTH_DEFAULTS.clientNet, prefix: SYNTH_DEFAULTS.clientPrefix }, '198.51.100.0/24'))
+    .addOption(new Option('--server <net>', 'server address pool').argParser(parseNet)
+      .default({ net: SYNTH_DEFAULTS.serverNet, prefix: SYNTH_DEFAULTS.serverPrefix }, '203.0.113.0/24'))
+    .addOption(new Option('--mix <weights>', 'shares of packets per kind; kinds not named get 0').argParser(parseMixArg)
+      .default(SYNTH_DEFAULTS.mix, 'tcp=60,udp=25,icmp=10,arp=5,frag=0,synflood=0'))
     .option('--seed <n>', 'PRNG seed', parseSeed, SYNTH_DEFAULTS.seed)
     .option('--start <epoch>', 'timestamp of the first packet, in seconds since 1970', parseNonNegative, SYNTH_DEFAULTS.startSec)
     .addHelpText('after', HELP_AFTER)

@@ -8,7 +8,8 @@ export function sum16(b: Uint8Array, off: number, len: number, acc: number): num
   let s = acc;
   let i = off;
   const end = off + (len & ~1);
-  // Four words per iteration: about 1.6x faster than one word at a time on a 1500-byte segment.
+  // Four words per iteration. A DataView getUint32 loop was 1.5x faster on 1466-byte segments but
+  // needs a view per ArrayBuffer, i.e. an allocation per frame when frames are separate buffers.
   for (const end8 = end - 7; i < end8; i += 8) {
     s += ((b[i] << 8) | b[i + 1]) + ((b[i + 2] << 8) | b[i + 3]) + ((b[i + 4] << 8) | b[i + 5]) + ((b[i + 6] << 8) | b[i + 7]);
   }

@@ -14,11 +14,12 @@
  * snaplen cut). A header that runs past `len` is the sender's fault (PKT_TOO_SMALL, IP_INHDR…); one that
  * runs past only `caplen` gets HDR_TRUNC, and `info.caplen < info.len` tells the two apart.
  *
- * This file imports the drop reason table besides the wire files; it allocates nothing per frame.
+ * This file imports the drop reason table besides the wire files; it allocates nothing per frame
+ * (see endFrame for the one V8 caveat). The DataView `dv` is made only when a caller asks for it.
  */
 import { DR, dropReason } from '../drop_reason.js';
-import { EMPTY_U8, u16, u32 } from './bytes.js';
-import { pseudoSum4, pseudoSum6, sum16, verifies } from './checksum.js';
+import { EMPTY_U8, u32 } from './bytes.js';
+import { pseudoSum6, sum16, verifies } from './checksum.js';
 import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from './ethernet.js';
 import { EXT_DEST, EXT_FRAGMENT, EXT_HOP, EXT_ROUTING } from './ipv6.js';
 
@@ -132,12 +133,7 @@ function reset(info: PacketInfo, bytes: Uint8Array, caplen: number, len: number,
   info.dstMacLo = -1;
   info.srcMacHi = -1;
   info.srcMacLo = -1;
-  info.sllPktType = -1;
-  info.sllIfindex = -1;
   info.ethertype = -1;
-  info.vlanCount = 0;
-  info.vlan0 = -1;
-  info.vlan1 = -1;
   info.l3 = L3_NONE;
   info.l3Off = -1;
   info.l3Len = -1;
@@ -157,37 +153,66 @@ function reset(info: PacketInfo, bytes: Uint8Array, caplen: number, len: number,
   info.l4Len = -1;
   info.sport = -1;
   info.dport = -1;
-  info.tcpFlags = -1;
-  info.tcpSeq = -1;
-  info.tcpAck = -1;
-  info.tcpWin = -1;
-  info.tcpMss = -1;
-  info.tcpWscale = -1;
-  info.tcpSackPerm = false;
-  info.tcpTsVal = -1;
-  info.tcpTsEcr = -1;
-  info.icmpType = -1;
-  info.icmpCode = -1;
-  info.icmpId = -1;
-  info.icmpSeq = -1;
-  info.icmpInnerOff = -1;
-  info.arpOp = -1;
-  info.arpShaOff = -1;
-  info.arpSpaOff = -1;
-  info.arpThaOff = -1;
-  info.arpTpaOff = -1;
-  info.ndTargetOff = -1;
-  info.ndLladdrOff = -1;
+  // Groups that only some frames set are cleared only when the previous frame set them: on a
+  // stream of TCP over Ethernet this skips 20 stores per frame (4.8 → 6.4 Mpps on `synth --mix tcp=1`, verifyChecksums off).
+  if (info.sllPktType !== -1 || info.sllIfindex !== -1) {
+    info.sllPktType = -1;
+    info.sllIfindex = -1;
+  }
+  if (info.vlanCount !== 0) {
+    info.vlanCount = 0;
+    info.vlan0 = -1;
+    info.vlan1 = -1;
+  }
+  if (info.tcpFlags !== -1) {
+    info.tcpFlags = -1;
+    info.tcpSeq = -1;
+    info.tcpAck = -1;
+    info.tcpWin = -1;
+    info.tcpMss = -1;
+    info.tcpWscale = -1;
+    info.tcpSackPerm = false;
+    info.tcpTsVal = -1;
+    info.tcpTsEcr = -1;
+  }
+  if (info.icmpType !== -1) {
+    info.icmpType = -1;
+    info.icmpCode = -1;
+    info.icmpId = -1;
+    info.icmpSeq = -1;
+    info.icmpInnerOff = -1;
+    info.ndTargetOff = -1;
+    info.ndLladdrOff = -1;
+  }
+  if (info.arpOp !== -1) {
+    info.arpOp = -1;
+    info.arpShaOff = -1;
+    info.arpSpaOff = -1;
+    info.arpThaOff = -1;
+    info.arpTpaOff = -1;
+  }
   info.ip6ExtMask = 0;
   info.problems = 0;
   info.problem0 = 0;
-  info.problemList.length = 0;
+}
+
+/**
+ * Trim problemList to this frame's problems. It is overwritten in place and shrunk only here, with
+ * pop(): V8 drops an array's backing store when its length is set to 0, so `length = 0` made every
+ * frame with a problem allocate a new one (740 GCs per 5M bad frames, 410 per 5M alternating
+ * good/bad; now 0 and 39).
+ */
+function endFrame(info: PacketInfo): void {
+  const list = info.problemList;
+  while (list.length > info.problems) list.pop();
 }
 
 function problem(info: PacketInfo, reason: number): void {
-  if (info.problems === 0) info.problem0 = reason;
-  info.problems++;
-  info.problemList.push(reason);
+  const list = info.problemList, n = info.problems;
+  if (n === 0) info.problem0 = reason;
+  if (n < list.length) list[n] = reason;
+  else list.push(reason);
+  info.problems = n + 1;
 }
 
 /**
@@ -198,7 +223,11 @@ export function decodeFrame(info: PacketInfo, bytes: Uint8Array, caplen: number,
   const cap = caplen < bytes.length ? (caplen > 0 ? caplen : 0) : bytes.length;
   if (!(len >= cap)) len = cap;
   reset(info, bytes, cap, len, linktype);
-  const v = opts.verifyChecksums;
+  link(info, bytes, cap, len, linktype, opts.verifyChecksums);
+  endFrame(info);
+}
+
+function link(info: PacketInfo, bytes: Uint8Array, cap: number, len: number, linktype: number, v: boolean): void {
   switch (linktype) {
     case LINKTYPE_ETHERNET:
       // IEEE 802.3 clause 3.2: dst, src, type/length.
@@ -243,8 +272,9 @@ export function decodeL3(info: PacketInfo, bytes: Uint8Array, off: number, caple
   if (!(len >= cap)) len = cap;
   reset(info, bytes, cap, len, -1);
   info.ethertype = ethertype;
-  if (!(off >= 0) || off > len) return problem(info, DR.PKT_TOO_SMALL);
-  l3(info, bytes, off, cap, len, ethertype, opts.verifyChecksums);
+  if (!(off >= 0) || off > len) problem(info, DR.PKT_TOO_SMALL);
+  else l3(info, bytes, off, cap, len, ethertype, opts.verifyChecksums);
+  endFrame(info);
 }
 
 /** VLAN tags (IEEE 802.1Q §9.6; 802.1ad S-tags use TPID 0x88a8), then the network layer. */
@@ -486,8 +516,12 @@ function l4(info: PacketInfo, b: Uint8Array, p: number, wl: number, cl: number, 
   else if (proto === 58 && v6) icmpv6(info, b, p, wl, cl, frag, verify);
 }
 
+/**
+ * Pseudo-header sum. IPv4 sums the 8 address bytes in place (they are adjacent in the header): passing
+ * src4/dst4, which exceed 2^31, to a call boxed them as heap numbers, one GC per 20k TCP segments.
+ */
 function pseudo(info: PacketInfo, b: Uint8Array, proto: number, len: number, v6: boolean): number {
-  return v6 ? pseudoSum6(b, info.srcOff, info.dstOff, proto, len) : pseudoSum4(info.src4, info.dst4, proto, len);
+  return v6 ? pseudoSum6(b, info.srcOff, info.dstOff, proto, len) : sum16(b, info.srcOff, 8, proto + len);
 }
 
 // RFC 9293 §3.1; tcp_v4_rcv / tcp_v6_rcv checks.
