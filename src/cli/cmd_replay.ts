@@ -4,13 +4,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { action } from './run.js';
+import { action, parsePositiveInt } from './run.js';
 import { UsageError } from '../errors.js';
 import { loadWorld } from '../stack/world_load.js';
 import { parseInputArg, runReplay } from '../workers/replay.js';
 import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
+import { QueueModel, defaultWorkers, queueModelText } from '../workers/queue_model.js';
+import { CostModel, loadCostFile } from '../workers/cost.js';
+import { parseKeyHex } from '../workers/rss.js';
+import { availableParallelism } from 'node:os';
 import { compileFilter, describeFilter } from '../trace/filter.js';
 import { PcapOut } from '../trace/pcap_out.js';
 import { HtmlReport } from '../trace/report_html.js';
@@ -29,6 +33,13 @@ function fileSize(p: string): number {
 import { conntrackJson } from '../trace/conntrack_dump.js';
 import type { Datapath } from '../stack/datapath.js';
 import { renameSync } from 'node:fs';
+
+/** commander parser for a positive number. */
+function parsePositiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${v}: expected a positive number`);
+  return n;
+}
 
 /** commander parser for a capture time in epoch seconds. */
 export function parseTime(v: string): number {
@@ -61,6 +72,17 @@ interface ReplayOpts {
   pcapOut?: string;
   report?: string;
   filter?: string;
+  queueModel?: boolean;
+  cpus?: number;
+  queues?: number;
+  rssKey?: string;
+  symmetric?: boolean;
+  cost?: string;
+  speed: number;
+  rate: number;
+  window: number;
+  ring: number;
+  workers?: number;
   atTime?: number;
 }
 
@@ -86,6 +108,17 @@ export function register(program: Command): void {
     .option('--pcap-out <dir>', 'write one pcapng per device crossed (<ns>-<dev>.pcapng), frames as on that device')
     .option('--conntrack <file>', 'write the conntrack tables (at the end, or at --at-time) as JSON')
     .option('--at-time <t>', 'capture time (epoch seconds) at which --conntrack is taken', parseTime)
+    .option('--queue-model', 'model RSS, rx rings and NET_RX softirq per CPU (implied by the options below)')
+    .option('--cpus <n>', 'simulated CPUs (default: the machine\'s)', parsePositiveInt)
+    .option('--queues <n>', 'rx queues per device (default: the snapshot\'s num_rx_queues)', parsePositiveInt)
+    .option('--rss-key <hex>', 'Toeplitz key, e.g. 6d:5a:56:... (default: the Microsoft verification key)')
+    .option('--symmetric', 'use the symmetric RSS key (6d5a repeated)')
+    .option('--cost <file>', 'per-packet CPU cost parameters (JSON; see README: queue model)')
+    .option('--speed <x>', 'replay as if the traffic came x times faster (queue model)', parsePositiveNumber, 1)
+    .option('--rate <pps>', 'space packets evenly at this rate instead of the capture\'s times (queue model)', parsePositiveNumber, 0)
+    .option('--window <ms>', 'statistics window of the queue model', parsePositiveNumber, 10)
+    .option('--ring <n>', 'rx ring size per queue (ethtool -g)', parsePositiveInt, 1024)
+    .option('--workers <n>', 'piscina workers for the queue model (default: the machine\'s cores)', parsePositiveInt)
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -106,6 +139,17 @@ Examples:
       const report = o.report
         ? new HtmlReport({ title: `pktpath replay — ${basename(o.world)}`, world, warnings: world.warnings, meta: [['World', o.world], ['Captures', captures.join('  ')]] })
         : null;
+      const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers);
+      let qm: QueueModel | null = null;
+      if (qmOn) {
+        const key = o.rssKey !== undefined ? parseKeyHex(o.rssKey) : null;
+        if (o.rssKey !== undefined && !key) throw new UsageError(`--rss-key ${o.rssKey}: expected hex bytes like 6d:5a:56:da (40 or 52 bytes)`);
+        qm = new QueueModel(world, {
+          cpus: o.cpus ?? availableParallelism(), queues: o.queues ?? null, key, symmetric: Boolean(o.symmetric),
+          cost: o.cost ? loadCostFile(o.cost) : new CostModel(), speed: o.speed, rate: o.rate, windowMs: o.window, ring: o.ring,
+          workers: o.workers ?? defaultWorkers(),
+        });
+      }
       // A capture without @NS:DEV is direction-aware: its other frames are compared with the model.
       const consistency = inputs.some((i) => i.dev === null) ? new Consistency() : null;
       // A progress bar on a terminal for runs longer than a second (cli-progress, redrawn synchronously).
@@ -140,6 +184,7 @@ Examples:
           ...(pcapOut ? { tap: (dev, dir, t, frame, len) => pcapOut.tap(dev, dir, t, frame, len) } : {}),
           ...(o.conntrack ? { atTime: o.atTime, onAtTime: (dp: Datapath) => writeFileAtomic(o.conntrack!, JSON.stringify(conntrackJson(dp), null, 1) + '\n') } : {}),
           ...(filter ? { filter } : {}),
+          ...(qm ? { queueModel: qm } : {}),
           onRecord: (r) => {
             if (!r.reported) return;
             summary.add(r);
@@ -154,9 +199,14 @@ Examples:
           (bar as cliProgress.SingleBar).update(total);
           (bar as cliProgress.SingleBar).stop();
         }
+        summary.finish(stats, finalDp ?? undefined);
+        if (qm) {
+          // Before any output is completed: a worker failure leaves only .partial files.
+          summary.softirq = await qm.run();
+          summary.softirqText = queueModelText(summary.softirq, qm.opts, qm.workers);
+        }
         writer?.close();
         pcapOut?.close();
-        summary.finish(stats, finalDp ?? undefined);
         if (o.filter !== undefined) summary.filter = describeFilter(o.filter);
         if (consistency) summary.consistency = consistency.report();
         if (report) writeFileAtomic(o.report!, report.render(summary.toJSON()));

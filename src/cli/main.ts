@@ -20,6 +20,7 @@ const COMMANDS: Array<() => Promise<{ register: Register }>> = [
   () => import('./cmd_synth.js'),
   () => import('./cmd_info.js'),
   () => import('./cmd_snapshot.js'),
+  () => import('./cmd_rss.js'),
 ];
 
 async function main(): Promise<void> {

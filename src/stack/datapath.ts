@@ -119,7 +119,11 @@ export class Datapath {
     describeKey(skb, rec);
     for (let i = 0; i < skb.info.problemList.length; i++) rec.addProblem(dropReasonName(skb.info.problemList[i]));
     this.depth = 0;
+    const w = this.work;
+    w.hooks = w.rules = w.ctLookups = w.ctInserts = w.nats = 0;
+    this.st.rulesVisited = 0;
     netifReceiveSkb(this, skb, dev);
+    w.rules = this.st.rulesVisited;
     this.release(rec);
   }
 
@@ -179,6 +183,9 @@ export class Datapath {
    * header the capture shows for it (null = none). Set by the replay driver.
    */
   natHint: ((skb: Skb) => { src4: number; dst4: number; sport: number; dport: number } | null) | null = null;
+
+  /** What the current input packet made the stack do (the queue model's cost inputs, cost.ts). */
+  readonly work = { hooks: 0, rules: 0, ctLookups: 0, ctInserts: 0, nats: 0 };
 
   /** Which input packets are reported (`--filter`), judged on the packet as it entered; null = all. */
   filter: ((info: PacketInfo) => boolean) | null = null;

@@ -48,6 +48,7 @@ export function nfHookIpv4(dp: Datapath, skb: Skb, hook: Hook4): boolean {
   const confirmHook = ctOn && (hook === 'postrouting' || hook === 'input');
   let ctDone = !ctHook;
   let natDone = !natOn;
+  if (chains.length > 0 || ctOn) dp.work.hooks++;
   for (let i = 0; i <= chains.length; i++) {
     const c = i < chains.length ? chains[i] : null;
     const prio = c ? c.base!.prio : Infinity;
@@ -192,6 +193,8 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
     return false;
   }
   ct.in(fillCtPacket(skb, hook === 'prerouting'), dp.now, ctRes);
+  dp.work.ctLookups++;
+  if (ctRes.created) dp.work.ctInserts++;
   if (ctRes.verdict === 'drop') {
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_conntrack_in', detail: ctRes.detail }, ctRes.detail);
     return false;
@@ -244,6 +247,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
   if (nfNatPacket(conn, ctinfo, manip, natRw)) {
     const before = hdrOf(skb)!;
     const i = skb.info;
+    dp.work.nats++;
     if (!natManipPkt4(skb.data, i.l3Off, i.l4Off, i.l4proto, natRw)) {
       dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_manip_pkt' }, 'packet too short to translate');
       return false;

@@ -7,6 +7,7 @@ import type { World } from '../stack/netns.js';
 import type { Final, PacketRecord } from '../stack/record.js';
 import { consistencyText, type ConsistencyReport } from './consistency.js';
 import type { Datapath } from '../stack/datapath.js';
+import type { SoftirqReport } from '../workers/softirq.js';
 
 /** NAT bindings listed in the summary (the count is exact; the list is capped). */
 const kNatListMax = 1000;
@@ -35,6 +36,9 @@ export class Summary {
   natCreated: string[] = [];
   natCreatedCount = 0;
   consistency: ConsistencyReport | null = null;
+  /** The queue model's report (--queue-model), and its text form. */
+  softirq: SoftirqReport | null = null;
+  softirqText = '';
   /** The --filter expression (canonical form), when packets were selected. */
   filter: string | null = null;
   flows = new Map<number, FlowCount>();
@@ -120,6 +124,7 @@ export class Summary {
       nat_bindings_created: this.natCreatedCount,
       nat_bindings: this.natCreated,
       consistency: this.consistency,
+      ...(this.softirq ? { softirq: this.softirq } : {}),
       top_flows: this.topFlows(10),
       rules: this.rules,
       conntrack: this.conntrack,
@@ -168,6 +173,7 @@ export class Summary {
         s += `  ${`${ns}:${d.name}`.padEnd(20)} RX ${String(st.rxPackets).padStart(7)} ${String(st.rxBytes).padStart(9)} ${String(st.rxDropped).padStart(5)} | TX ${String(st.txPackets).padStart(7)} ${String(st.txBytes).padStart(9)} ${String(st.txDropped).padStart(5)}\n`;
       }
     }
+    if (this.softirqText) s += this.softirqText;
     if (this.consistency) s += consistencyText(this.consistency);
     if (this.world.warnings.length) {
       s += 'warnings:\n';

@@ -10,6 +10,7 @@ import { NatHints, type Consistency } from '../trace/consistency.js';
 import type { NetDevice } from '../stack/netdev.js';
 import { Datapath, type DatapathOptions } from '../stack/datapath.js';
 import type { PacketInfo } from '../stack/wire/decode.js';
+import type { QueueModel } from './queue_model.js';
 import type { PacketRecord } from '../stack/record.js';
 
 /** One capture argument: FILE[@NS:DEV]. */
@@ -68,6 +69,8 @@ export interface ReplayOptions {
   atTime?: number;
   /** Direction-aware captures: compare the model's predictions with what the capture shows. */
   consistency?: Consistency;
+  /** The queue model: fed one arrival per injected packet with the work the datapath did. */
+  queueModel?: QueueModel;
   /** --filter: which input packets are reported (judged as they entered). */
   filter?: (info: PacketInfo) => boolean;
   /** Device tap for --pcap-out. */
@@ -301,13 +304,18 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
       if (stats.packets === 0) stats.firstTs = formatTs(p.tsSec, p.tsNsec);
       lastSec = p.tsSec;
       lastNsec = p.tsNsec;
-      if (p.linktype === 1) dp.inject(p.data, p.caplen, p.origLen, p.tsSec, p.tsNsec, dev, stats.packets);
+      let frame = p.data;
+      let flen = p.caplen;
+      if (p.linktype === 1) dp.inject(frame, flen, p.origLen, p.tsSec, p.tsNsec, dev, stats.packets);
       else {
         const n = toEthernet(p, dev, scratch);
         if (n < 0)
           throw new UsageError(`${inputs[best].path}: packet ${p.index} (offset ${p.fileOffset}): link type ${p.linktype} cannot be injected on ${dev.ns.name}:${dev.name}; capture with Ethernet headers (tcpdump -i DEV) or as Linux cooked (-i any)`);
+        frame = scratch;
+        flen = n;
         dp.inject(scratch, n, n + (p.origLen - p.caplen), p.tsSec, p.tsNsec, dev, stats.packets);
       }
+      if (opts.queueModel) opts.queueModel.arrive(dev, frame, flen, p.tsSec, p.tsNsec, stats.packets, dp.work);
       stats.packets++;
       if (opts.onProgress && (stats.packets & 0x3fff) === 0) {
         let bytes = 0;

@@ -58,6 +58,8 @@ export class EvalState {
   /** Packet hash for deterministic `statistic random` / `numgen random` (set by the datapath). */
   flowHash = 0;
   notrack = false;
+  /** Rules looked at (the queue model's per-rule cost); the caller resets it. */
+  rulesVisited = 0;
 }
 
 type Op = (skb: Skb, st: EvalState) => number;
@@ -885,6 +887,7 @@ export function nftDoChain(base: CompiledChain, skb: Skb, st: EvalState, res: Ch
     let rule: CompiledRule | null = null;
     for (; ri < rules.length; ri++) {
       rule = rules[ri];
+      st.rulesVisited++;
       const ops = rule.ops;
       let v = V_NEXT;
       for (let k = 0; k < ops.length; k++) {

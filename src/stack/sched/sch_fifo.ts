@@ -17,8 +17,10 @@ const PFIFO_FAST_BANDS = 3;
  * pfifo_fast: three bands, each a ring (skb_array) of txqueuelen packets; band 0 is served first.
  *
  * Mirrors pfifo_fast_enqueue(): band = prio2band[skb->priority & TC_PRIO_MAX]; skb_array_produce()
- * fails when that band's ring is full → qdisc_drop_cpu() → the skb is freed by __dev_xmit_skb with the
- * reason preset there, SKB_DROP_REASON_QDISC_DROP. A full band drops even when the others have room.
+ * fails when that band's ring is full → the reason is set to QDISC_OVERLIMIT, then qdisc_drop_cpu().
+ * Observed on Linux 6.18.44 with `perf record -e skb:kfree_skb` (tests/queue/qdisc_reasons.sh:
+ * pfifo_fast → QDISC_OVERLIMIT, pfifo and tbf's bfifo → QDISC_DROP); kernels without qdisc drop
+ * reasons report QDISC_DROP for all three. A full band drops even when the others have room.
  * pfifo_fast_dequeue() takes the head of the lowest-numbered non-empty band.
  */
 export class PfifoFast<P extends QdiscPacket = QdiscPacket> extends QdiscBase<P> {
@@ -37,7 +39,7 @@ export class PfifoFast<P extends QdiscPacket = QdiscPacket> extends QdiscBase<P>
     const band = PRIO2BAND[pkt.priority & 15]!;
     if (this.bandQlen[band]! >= this.txqueuelen) {
       this.stats.dropped++;
-      return DR.QDISC_DROP;
+      return DR.QDISC_OVERLIMIT;
     }
     this.bands[band]!.push(pkt);
     this.bandQlen[band]!++;

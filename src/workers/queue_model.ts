@@ -1,0 +1,183 @@
+/**
+ * The queue model of a replay: RSS spreads each received packet over its device's rx queues, each
+ * queue's interrupt is served by a CPU, and per CPU NET_RX softirq (NAPI) does the work the datapath
+ * says the packet needed (cost.ts). The datapath runs first, in input order (its shared state —
+ * conntrack, NAT, neighbours — must give the sequential answer); it hands this feeder one arrival per
+ * packet (time, queue, cost) in typed columns.
+ *
+ * Parallel part: without RPS, CPUs do not share anything in the model, so the CPUs are split into
+ * groups (CPU c → group c mod N) and each group's arrivals are simulated by its own piscina worker,
+ * all at once, with the column buffers transferred (no per-packet messages). Each CPU's result depends
+ * only on its own arrivals, so the merged report is the same for any number of workers.
+ */
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Transferable as WtTransferable } from 'node:worker_threads';
+import type { NetDevice } from '../stack/netdev.js';
+import type { World } from '../stack/netns.js';
+import { PacketInfo, decodeFrame } from '../stack/wire/decode.js';
+import { Rss, MS_RSS_KEY, SYMMETRIC_KEY } from './rss.js';
+import { ArrivalClock, type SoftirqReport, type RxQueueSpec, type CpuSummary, type QueueSummary, type CpuWindow } from './softirq.js';
+import { CostModel } from './cost.js';
+import type { QueueTask } from './queue_worker.js';
+
+/** Options of the queue model. */
+export interface QueueModelOptions {
+  /** Simulated CPUs. */
+  cpus: number;
+  /** rx queues per device (default: the device's num_rx_queues from the snapshot). */
+  queues: number | null;
+  /** RSS key (default: the Microsoft verification key). */
+  key: Uint8Array | null;
+  symmetric: boolean;
+  cost: CostModel;
+  /** Replay as if the traffic came `speed` times faster. */
+  speed: number;
+  /** Space packets evenly at this rate instead (packets/s; 0 = use the capture's times). */
+  rate: number;
+  /** Statistics window, ms. */
+  windowMs: number;
+  /** Rx ring size per queue. */
+  ring: number;
+  /** piscina workers (default: the machine's cores). */
+  workers: number;
+}
+
+/** Growable typed columns of arrivals. */
+class Columns {
+  n = 0;
+  t = new Float64Array(1024);
+  q = new Int32Array(1024);
+  tag = new Float64Array(1024);
+  cost = new Float64Array(1024);
+
+  push(t: number, q: number, tag: number, cost: number): void {
+    if (this.n === this.t.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as { new (n: number): T })(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.t = grow(this.t);
+      this.q = grow(this.q);
+      this.tag = grow(this.tag);
+      this.cost = grow(this.cost);
+    }
+    const i = this.n++;
+    this.t[i] = t;
+    this.q[i] = q;
+    this.tag[i] = tag;
+    this.cost[i] = cost;
+  }
+}
+
+/** Collects arrivals during the replay, then simulates them on workers. */
+export class QueueModel {
+  private readonly rss: Map<NetDevice, { rss: Rss; base: number; n: number }> = new Map();
+  readonly queues: RxQueueSpec[] = [];
+  private readonly clock: ArrivalClock;
+  private readonly groups: Columns[];
+  private readonly info = new PacketInfo();
+  private readonly cpuOfQueue: number[] = [];
+  readonly workers: number;
+
+  constructor(readonly world: World, readonly opts: QueueModelOptions) {
+    this.clock = new ArrivalClock(opts.speed, opts.rate);
+    this.workers = Math.max(1, Math.min(opts.workers, opts.cpus));
+    this.groups = Array.from({ length: this.workers }, () => new Columns());
+  }
+
+  /** The rx queues of a device, created on its first packet (queue q of device d → a global id). */
+  private queuesOf(dev: NetDevice): { rss: Rss; base: number; n: number } {
+    let e = this.rss.get(dev);
+    if (!e) {
+      const n = this.opts.queues ?? Math.max(1, dev.numRxQueues);
+      const base = this.queues.length;
+      // Queue q's IRQ on CPU (base + q) mod cpus: devices' queues are spread over all CPUs.
+      const rss = new Rss({ key: this.opts.symmetric ? SYMMETRIC_KEY : this.opts.key ?? MS_RSS_KEY, queues: n, cpus: this.opts.cpus });
+      for (let q = 0; q < n; q++) {
+        const cpu = (base + q) % this.opts.cpus;
+        this.queues.push({ name: `${dev.ns.name}:${dev.name}:rx-${q}`, cpu, ring: this.opts.ring });
+        this.cpuOfQueue.push(cpu);
+      }
+      e = { rss, base, n };
+      this.rss.set(dev, e);
+    }
+    return e;
+  }
+
+  /** One packet received on dev at capture time sec.nsec, with the work the datapath did for it. */
+  arrive(dev: NetDevice, frame: Uint8Array, len: number, sec: number, nsec: number, index: number, work: { hooks: number; rules: number; ctLookups: number; ctInserts: number; nats: number }): void {
+    const e = this.queuesOf(dev);
+    const i = this.info;
+    decodeFrame(i, frame, len, len, 1, { verifyChecksums: false });
+    let hash = 0;
+    if (i.l3 === 1) hash = e.rss.hash4(i.src4, i.dst4, i.sport < 0 ? 0 : i.sport, i.dport < 0 ? 0 : i.dport, i.sport >= 0 && (i.l4proto === 6 || i.l4proto === 17));
+    const q = e.base + (e.n > 1 ? e.rss.queueOf(hash) : 0);
+    const cost = this.opts.cost.cost(work.hooks, work.rules, work.ctLookups, work.ctInserts, work.nats);
+    const cpu = this.cpuOfQueue[q];
+    this.groups[cpu % this.workers].push(this.clock.at(sec, nsec), q, index, cost);
+  }
+
+  /** Simulate every group on its worker and merge the results (ordered by CPU and queue). */
+  async run(): Promise<SoftirqReport> {
+    const pool = new Piscina({ filename: workerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: 100 });
+    try {
+      const tasks = this.groups.map((g, k) => {
+        const t = g.t.slice(0, g.n), q = g.q.slice(0, g.n), tag = g.tag.slice(0, g.n), cost = g.cost.slice(0, g.n);
+        const task: QueueTask = {
+          cpus: this.opts.cpus,
+          queues: this.queues,
+          windowNs: this.opts.windowMs * 1e6,
+          t, q, tag, cost,
+        };
+        void k;
+        return pool.run(task, { transferList: [t.buffer, q.buffer, tag.buffer, cost.buffer] as unknown as WtTransferable[] }) as Promise<SoftirqReport>;
+      });
+      const reports = await Promise.all(tasks);
+      return merge(reports, this.workers, this.queues);
+    } finally {
+      await pool.destroy();
+    }
+  }
+}
+
+/** Each CPU (and its queues, windows) from the worker that owns it: CPU c belongs to worker c mod N. */
+function merge(reports: SoftirqReport[], n: number, queues: RxQueueSpec[]): SoftirqReport {
+  const cpus: CpuSummary[] = reports[0].cpus.map((_, c) => reports[c % n].cpus[c]);
+  const qs: QueueSummary[] = queues.map((q, i) => reports[q.cpu % n].queues[i]);
+  const windows: CpuWindow[] = [];
+  for (let k = 0; k < n; k++) for (const w of reports[k].windows) if (w.cpu % n === k) windows.push(w);
+  windows.sort((a, b) => a.t - b.t || a.cpu - b.cpu);
+  const lines = reports.map((r) => r.softnetStat.split('\n'));
+  const softnetStat = cpus.map((_, c) => lines[c % n][c]).join('\n') + '\n';
+  return { windowNs: reports[0].windowNs, cpus, queues: qs, windows, softnetStat };
+}
+
+/** The worker's compiled file (under vitest this module runs from src/, the worker from dist/). */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? resolve(dirname(here), '../../dist/workers/queue_worker.js') : join(dirname(here), 'queue_worker.js');
+}
+
+/** Default number of workers: the machine's cores. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/** Text for the summary. */
+export function queueModelText(r: SoftirqReport, opts: QueueModelOptions, workers: number): string {
+  let s = `queue model (${opts.cpus} CPUs, ${r.queues.length} rx queues, speed ${opts.speed}x${opts.rate ? `, rate ${opts.rate} pps` : ''}, ${workers} worker${workers > 1 ? 's' : ''}):\n`;
+  s += '  cpu  processed  ring-drops  backlog-drops  time_squeeze  softirqs  busy-ms  peak-load%\n';
+  const peak = new Map<number, number>();
+  for (const w of r.windows) peak.set(w.cpu, Math.max(peak.get(w.cpu) ?? 0, w.loadPct));
+  for (const c of r.cpus) {
+    s += `  ${String(c.cpu).padStart(3)}  ${String(c.processed).padStart(9)}  ${String(c.ringDrops).padStart(10)}  ${String(c.dropped).padStart(13)}  ${String(c.timeSqueeze).padStart(12)}  ${String(c.softirqs).padStart(8)}  ${(c.busyNs / 1e6).toFixed(2).padStart(7)}  ${(peak.get(c.cpu) ?? 0).toFixed(1).padStart(10)}\n`;
+  }
+  s += '  rx queues (packets, drops, peak occupancy / ring):\n';
+  for (const q of r.queues) s += `    ${q.name.padEnd(28)} cpu ${q.cpu}  ${String(q.packets).padStart(8)}  ${String(q.drops).padStart(6)}  ${q.peak}/${q.ring}\n`;
+  s += '  /proc/net/softnet_stat:\n' + r.softnetStat.trimEnd().split('\n').map((l) => `    ${l}`).join('\n') + '\n';
+  return s;
+}

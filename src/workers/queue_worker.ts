@@ -1,0 +1,37 @@
+/**
+ * piscina worker: simulates one group of CPUs (queue_model.ts) over its arrivals, which arrive as
+ * transferred typed columns, and returns the model's report.
+ */
+import { SoftirqModel, type RxQueueSpec, type SoftirqReport } from './softirq.js';
+
+/** One group's work. */
+export interface QueueTask {
+  cpus: number;
+  queues: RxQueueSpec[];
+  windowNs: number;
+  t: Float64Array;
+  q: Int32Array;
+  tag: Float64Array;
+  cost: Float64Array;
+}
+
+/** Run the softirq model over the arrivals. */
+export default function run(task: QueueTask): SoftirqReport {
+  const m = new SoftirqModel({ cpus: task.cpus, queues: task.queues, windowNs: task.windowNs });
+  const costs = new Float64Array(1);
+  const n = task.t.length;
+  // Fault injection for the tests of worker failure (a crash mid-run must fail the whole run cleanly).
+  const crashAt = process.env.PKTPATH_TEST_QUEUE_WORKER_CRASH_AT !== undefined ? Number(process.env.PKTPATH_TEST_QUEUE_WORKER_CRASH_AT) : -1;
+  let i = 0;
+  try {
+    for (; i < n; i++) {
+      if (task.tag[i] === crashAt) throw new Error('injected crash (PKTPATH_TEST_QUEUE_WORKER_CRASH_AT)');
+      costs[0] = task.cost[i];
+      m.rx(task.t[i], task.q[i], task.tag[i], costs);
+    }
+    m.finish();
+    return m.report();
+  } catch (e) {
+    throw new Error(`queue model worker failed at packet index ${i < n ? task.tag[i] : 'end'}: ${(e as Error).message}`);
+  }
+}
