@@ -21,6 +21,7 @@ const COMMANDS: Array<() => Promise<{ register: Register }>> = [
   () => import('./cmd_info.js'),
   () => import('./cmd_snapshot.js'),
   () => import('./cmd_rss.js'),
+  () => import('./cmd_bench.js'),
 ];
 
 async function main(): Promise<void> {

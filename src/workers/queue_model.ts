@@ -125,34 +125,42 @@ export class QueueModel {
   async run(): Promise<SoftirqReport> {
     const pool = new Piscina({ filename: workerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: 100 });
     try {
+      const n = this.workers;
       const tasks = this.groups.map((g, k) => {
+        // Group k simulates only its CPUs (c ≡ k mod n), renumbered 0.. so that the model's next-event
+        // scan covers them alone; queues keep their global ids (other groups' queues stay idle).
+        const cpus = Math.ceil((this.opts.cpus - k) / n);
+        const queues = this.queues.map((q) => ({ ...q, cpu: q.cpu % n === k ? Math.floor(q.cpu / n) : 0 }));
         const t = g.t.slice(0, g.n), q = g.q.slice(0, g.n), tag = g.tag.slice(0, g.n), cost = g.cost.slice(0, g.n);
-        const task: QueueTask = {
-          cpus: this.opts.cpus,
-          queues: this.queues,
-          windowNs: this.opts.windowMs * 1e6,
-          t, q, tag, cost,
-        };
-        void k;
+        const task: QueueTask = { cpus, queues, windowNs: this.opts.windowMs * 1e6, t, q, tag, cost };
         return pool.run(task, { transferList: [t.buffer, q.buffer, tag.buffer, cost.buffer] as unknown as WtTransferable[] }) as Promise<SoftirqReport>;
       });
       const reports = await Promise.all(tasks);
-      return merge(reports, this.workers, this.queues);
+      return merge(reports, n, this.queues, this.opts.cpus);
     } finally {
       await pool.destroy();
     }
   }
 }
 
-/** Each CPU (and its queues, windows) from the worker that owns it: CPU c belongs to worker c mod N. */
-function merge(reports: SoftirqReport[], n: number, queues: RxQueueSpec[]): SoftirqReport {
-  const cpus: CpuSummary[] = reports[0].cpus.map((_, c) => reports[c % n].cpus[c]);
-  const qs: QueueSummary[] = queues.map((q, i) => reports[q.cpu % n].queues[i]);
+/** Each CPU (and its queues, windows) from the worker that owns it: CPU c is local CPU ⌊c/N⌋ of worker c mod N. */
+function merge(reports: SoftirqReport[], n: number, queues: RxQueueSpec[], nCpus: number): SoftirqReport {
+  const cpus: CpuSummary[] = [];
+  for (let c = 0; c < nCpus; c++) {
+    const local = reports[c % n].cpus[Math.floor(c / n)];
+    cpus.push({ ...local, cpu: c });
+  }
+  const qs: QueueSummary[] = queues.map((q, i) => ({ ...reports[q.cpu % n].queues[i], cpu: q.cpu }));
   const windows: CpuWindow[] = [];
-  for (let k = 0; k < n; k++) for (const w of reports[k].windows) if (w.cpu % n === k) windows.push(w);
+  for (let k = 0; k < n; k++) for (const w of reports[k].windows) windows.push({ ...w, cpu: w.cpu * n + k });
   windows.sort((a, b) => a.t - b.t || a.cpu - b.cpu);
-  const lines = reports.map((r) => r.softnetStat.split('\n'));
-  const softnetStat = cpus.map((_, c) => lines[c % n][c]).join('\n') + '\n';
+  // softnet_stat: one line per CPU; column 13 is the CPU index, which the group numbered locally.
+  const lines = reports.map((r) => r.softnetStat.trimEnd().split('\n'));
+  const softnetStat = cpus.map((_, c) => {
+    const cols = lines[c % n][Math.floor(c / n)].split(' ');
+    cols[12] = (c >>> 0).toString(16).padStart(8, '0');
+    return cols.join(' ');
+  }).join('\n') + '\n';
   return { windowNs: reports[0].windowNs, cpus, queues: qs, windows, softnetStat };
 }
 
