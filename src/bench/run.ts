@@ -10,11 +10,13 @@ import { benchPcap, type BenchResult } from './pcap_bench.js';
 import { benchReplay } from './replay_bench.js';
 import { benchDecode } from './decode_bench.js';
 import { benchQueue } from './queue_bench.js';
+import { benchWorld } from './world_bench.js';
 
 interface Bench { name: string; run: (packets: number) => Promise<BenchResult[]> }
 
 const BENCHES: Bench[] = [
   { name: 'pcap', run: (packets) => benchPcap({ packets }) },
+  { name: 'world', run: () => benchWorld() },
   { name: 'decode', run: (packets) => benchDecode({ packets }) },
   { name: 'replay', run: (packets) => benchReplay({ packets }) },
   { name: 'queue', run: (packets) => benchQueue({ packets }) },
