@@ -287,6 +287,7 @@ export class HtmlReport {
     ];
     const rules = Array.isArray(s.rules) ? (s.rules as unknown[]) : [];
     if (rules.length) sections.push(['rules', 'Rule hits', genericTable(rules, 'Rule hit counters from the summary')]);
+    if (s.softirq && typeof s.softirq === 'object') sections.push(['softirq', 'Softirq load per CPU (queue model)', softirqSection(s.softirq as SoftirqLike)]);
     if (this.generated.size) sections.push(['generated', 'Packets the stack generated', this.generatedSection()]);
     sections.push(['warnings', `Warnings${notes.length ? ` (${notes.length})` : ''}`, this.warningSection(notes)]);
     sections.push(['examples', 'Example packets', this.exampleSection()]);
@@ -1368,3 +1369,37 @@ const JS = `
   document.documentElement.setAttribute('data-ready','1');
 })();
 `;
+
+/** The queue model's report as the summary JSON carries it (workers/softirq.ts SoftirqReport). */
+interface SoftirqLike {
+  windowNs: number;
+  cpus: Array<Record<string, unknown> & { cpu: number }>;
+  queues: Array<Record<string, unknown>>;
+  windows: Array<{ cpu: number; t: number; loadPct: number; drops: { FULL_RING: number; CPU_BACKLOG: number }; timeSqueeze: number }>;
+  softnetStat: string;
+}
+
+/** Per-CPU softirq load over time (one line per CPU), drop markers, the per-CPU and per-queue tables. */
+function softirqSection(r: SoftirqLike): string {
+  const W = 760, H = 180, P = 34;
+  const nCpu = r.cpus.length;
+  const nWin = r.windows.reduce((m, w) => Math.max(m, Math.round(w.t / r.windowNs) + 1), 1);
+  const x = (i: number) => P + (nWin <= 1 ? 0 : (i / (nWin - 1)) * (W - 2 * P));
+  const y = (pct: number) => H - P / 2 - (Math.min(100, pct) / 100) * (H - P);
+  const colours = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+  let svg = `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-labelledby="sq-t sq-d"><title id="sq-t">Softirq load per CPU</title><desc id="sq-d">Percent of each ${r.windowNs / 1e6} ms window each CPU spent in NET_RX softirq; red marks are windows with drops.</desc>`;
+  for (const pct of [0, 50, 100]) svg += `<line x1="${P}" x2="${W - P}" y1="${y(pct)}" y2="${y(pct)}" stroke="currentColor" stroke-opacity="0.2"/><text x="2" y="${y(pct) + 4}" font-size="10" fill="currentColor">${pct}%</text>`;
+  for (let c = 0; c < nCpu; c++) {
+    const load = new Array<number>(nWin).fill(0);
+    for (const w of r.windows) if (w.cpu === c) load[Math.round(w.t / r.windowNs)] = w.loadPct;
+    const pts = load.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    svg += `<polyline fill="none" stroke="${colours[c % colours.length]}" stroke-width="1.5" points="${pts}"><title>CPU ${c}</title></polyline>`;
+  }
+  for (const w of r.windows) {
+    const d = w.drops.FULL_RING + w.drops.CPU_BACKLOG;
+    if (d > 0) svg += `<circle cx="${x(Math.round(w.t / r.windowNs)).toFixed(1)}" cy="${y(w.loadPct).toFixed(1)}" r="3" fill="#dc2626"><title>CPU ${w.cpu} at ${(w.t / 1e6).toFixed(1)} ms: ${d} drops (${w.drops.FULL_RING} FULL_RING, ${w.drops.CPU_BACKLOG} CPU_BACKLOG)</title></circle>`;
+  }
+  svg += '</svg>';
+  const legend = r.cpus.map((c) => `<span style="color:${colours[c.cpu % colours.length]}">■ CPU ${c.cpu}</span>`).join(' ');
+  return `${svg}<p>${legend}</p>${genericTable(r.cpus, 'Per CPU: packets processed, drops, time_squeeze, softirq runs, busy time')}${genericTable(r.queues, 'Per rx queue: CPU, ring size, packets, drops, peak occupancy')}<h3>/proc/net/softnet_stat</h3><pre>${esc(r.softnetStat)}</pre>`;
+}
