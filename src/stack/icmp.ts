@@ -23,14 +23,13 @@ const ICMP_NAMES: Record<string, string> = {
   '3/4': 'frag-needed', '3/9': 'net-prohibited', '3/10': 'host-prohibited', '3/13': 'admin-prohibited', '11/0': 'ttl-exceeded',
 };
 
-function newSkb(dp: Datapath, cause: Skb, frame: Uint8Array, len: number): Skb {
+function newSkb(cause: Skb, frame: Uint8Array, len: number): Skb {
   const g = new Skb();
   g.load(frame, len);
   decodeFrame(g.info, g.data, len, len, 1, { verifyChecksums: false });
   g.ns = cause.ns;
   g.index = cause.index;
   g.generated = true;
-  void dp;
   return g;
 }
 
@@ -103,7 +102,7 @@ export function icmpSend(dp: Datapath, skb: Skb, type: number, code: number, inf
   frame[12] = 0x08;
   writeIcmpError(frame, kEthHlen + 20, type, code, info, skb.data, i.l3Off, quoteLen);
   writeIpv4(frame, kEthHlen, 20, 0xc0, total, dp.nsrt(ns).ipId++ & 0xffff, 0, 64, IPPROTO_ICMP, src, dst);
-  const g = newSkb(dp, skb, frame, frame.length);
+  const g = newSkb(skb, frame, frame.length);
   const steps: Step[] = [];
   if (rec) rec.addEmitted({ type: 'icmp-error', ns: ns.name, dev: null, src: formatIpv4(src), dst: formatIpv4(dst), detail: `${ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`} (${why})`, steps });
   dp.withSink(steps, () => ipLocalOut(dp, g));
@@ -123,7 +122,7 @@ export function icmpEchoReply(dp: Datapath, skb: Skb): void {
   frame[kEthHlen + 20] = ICMP_ECHOREPLY;
   icmpFillChecksum(frame, kEthHlen + 20, icmpLen);
   writeIpv4(frame, kEthHlen, 20, i.tos, total, dp.nsrt(ns).ipId++ & 0xffff, 0, 64, IPPROTO_ICMP, i.dst4, i.src4);
-  const g = newSkb(dp, skb, frame, frame.length);
+  const g = newSkb(skb, frame, frame.length);
   const rec = dp.recOf(skb);
   const steps: Step[] = [];
   if (rec) rec.addEmitted({ type: 'icmp-echo-reply', ns: ns.name, dev: null, src: formatIpv4(i.dst4), dst: formatIpv4(i.src4), steps });
@@ -146,7 +145,7 @@ export function tcpV4SendReset(dp: Datapath, skb: Skb, why: string): void {
   writeTcp(frame, kEthHlen + 20, i.dport, i.sport, seq, ack, flags, 0, 20);
   tcpFillChecksum4(frame, kEthHlen + 20, 20, i.dst4, i.src4);
   writeIpv4(frame, kEthHlen, 20, 0, 40, 0, 0x4000, 64, IPPROTO_TCP, i.dst4, i.src4);
-  const g = newSkb(dp, skb, frame, frame.length);
+  const g = newSkb(skb, frame, frame.length);
   const rec = dp.recOf(skb);
   const steps: Step[] = [];
   if (rec) rec.addEmitted({ type: 'tcp-rst', ns: ns.name, dev: null, src: `${formatIpv4(i.dst4)}:${i.dport}`, dst: `${formatIpv4(i.src4)}:${i.sport}`, detail: why, steps });

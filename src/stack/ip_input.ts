@@ -123,7 +123,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
     return ROUTE_LOCAL;
   }
   if (r.type === RTN_LOCAL) {
-    if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent, true)) return ROUTE_DROPPED;
+    if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent)) return ROUTE_DROPPED;
     if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'local' });
     return ROUTE_LOCAL;
   }
@@ -138,7 +138,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
     dp.drop(skb, DR.NOT_SPECIFIED, { stage: 'ip_route_input_slow', dev: dev.name, route: r.text }, `route type ${r.type === RTN_MULTICAST ? 'multicast' : r.type} is not modelled for input`);
     return ROUTE_ERROR;
   }
-  if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent, false)) return ROUTE_DROPPED;
+  if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent)) return ROUTE_DROPPED;
   const nh = r.nh[0];
   skb.rt = r;
   skb.oif = nh?.dev ?? null;
@@ -151,7 +151,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
  * fib_validate_source() / __fib_validate_source(): reverse-path filter. Strict (1): the best route
  * back to saddr must leave by dev; loose (2): any route back. accept_local decides local sources.
  */
-function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number, dev: NetDevice, silent: boolean, toLocal: boolean): boolean {
+function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number, dev: NetDevice, silent: boolean): boolean {
   const ns = dev.ns;
   const conf = ns.sysctl.conf(dev.name);
   const rpf = conf.rpFilter;
@@ -162,7 +162,6 @@ function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number,
     return false;
   }
   if (rpf === 0) return true;
-  void toLocal;
   const fl = dp.flRpf;
   const res = dp.fresRpf;
   fl.daddr = saddr;

@@ -6,9 +6,7 @@
  * packets die with NEIGH_FAILED and an ICMP host unreachable (arp_error_report → ipv4_link_failure).
  */
 import type { Datapath } from './datapath.js';
-import { hdrOf } from './datapath.js';
 import type { Netns } from './netns.js';
-import type { NetDevice } from './netdev.js';
 import type { Skb } from './skb.js';
 import { DR } from './drop_reason.js';
 import { nfHookIpv4 } from './nf_hook.js';
@@ -271,5 +269,4 @@ export function neighTimerHandler(dp: Datapath, ns: Netns, now: number): void {
     if (n.state & (NUD_PERMANENT | NUD_NOARP)) ns.neigh.setTimer(n, Infinity);
     else ns.neigh.setTimer(n, Infinity);
   }
-  void hdrOf;
 }

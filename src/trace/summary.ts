@@ -4,7 +4,7 @@
  */
 import { formatIpv4 } from '../stack/inet.js';
 import type { World } from '../stack/netns.js';
-import type { Final, PacketRecord } from '../stack/record.js';
+import type { PacketRecord } from '../stack/record.js';
 import { consistencyText, type ConsistencyReport } from './consistency.js';
 import type { Datapath } from '../stack/datapath.js';
 import type { SoftirqReport } from '../workers/softirq.js';

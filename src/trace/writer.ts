@@ -16,7 +16,9 @@ const kFlushBytes = 1 << 20;
 export class TraceWriter {
   private fd: number;
   private readonly tmp: string | null;
-  private chunks: Uint8Array[] = [];
+  /** msgpack: encoded records appended here, written in one call per flush. */
+  private bin = new Uint8Array(kFlushBytes + 65536);
+  private binLen = 0;
   private text = '';
   private pending = 0;
   private readonly enc = new Encoder({ ignoreUndefined: true });
@@ -35,8 +37,15 @@ export class TraceWriter {
   /** Append one record. */
   write(r: TraceRecord): void {
     if (this.format === 'msgpack') {
-      const b = this.enc.encode(r);
-      this.chunks.push(b.slice());
+      // encodeSharedRef: a view of the encoder's own buffer, copied once into ours (no slice per record).
+      const b = this.enc.encodeSharedRef(r);
+      if (this.binLen + b.length > this.bin.length) {
+        const grown = new Uint8Array(Math.max(this.bin.length * 2, this.binLen + b.length));
+        grown.set(this.bin.subarray(0, this.binLen));
+        this.bin = grown;
+      }
+      this.bin.set(b, this.binLen);
+      this.binLen += b.length;
       this.pending += b.length;
     } else {
       const s = this.format === 'jsonl' ? JSON.stringify(r) + '\n' : formatText(r);
@@ -48,8 +57,8 @@ export class TraceWriter {
 
   private flush(): void {
     if (this.format === 'msgpack') {
-      for (const c of this.chunks) writeAll(this.fd, c);
-      this.chunks = [];
+      if (this.binLen) writeAll(this.fd, this.bin.subarray(0, this.binLen));
+      this.binLen = 0;
     } else if (this.text) {
       writeAll(this.fd, Buffer.from(this.text));
       this.text = '';

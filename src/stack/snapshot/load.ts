@@ -131,7 +131,6 @@ export function loadSnapshot(dir: string, opts: LoadOptions): World {
 
 /** Load one namespace folder. Returns the raw link objects for the peer join. */
 function loadNamespace(world: World, ns: Netns, dir: string, rel: string, opts: LoadOptions): { links: J[]; file: string } {
-  const f = (n: string) => join(dir, n);
   const linkText = readText(dir, 'link.json');
   if (linkText === null) throw new ConfigError(`${rel}/link.json`, '', 'is missing; it is required (`ip -j -d link show`)');
   const addrText = readText(dir, 'addr.json');
@@ -330,7 +329,6 @@ function loadNamespace(world: World, ns: Netns, dir: string, rel: string, opts: 
   ns.ruleset = merged.ruleset;
   ns.rulesetSources = merged.sources.map((s) => ({ family: s.family, table: s.table, source: s.source, file: s.file }));
   world.warnings.push(...warnings);
-  void f;
   return { links, file: `${rel}/link.json` };
 }
 
@@ -513,7 +511,7 @@ export function addKernelRoutes(ns: Netns): void {
  */
 function joinPeers(world: World, raw: Map<string, { links: J[]; file: string }>, root: string | null): void {
   for (const ns of world.namespaces) {
-    const { links, file } = raw.get(ns.name)!;
+    const { links } = raw.get(ns.name)!;
     for (const l of links) {
       const d = ns.byIndex.get(l.ifindex as number)!;
       if (d.kind === 'ether' || d.kind === 'other') {
@@ -543,6 +541,5 @@ function joinPeers(world: World, raw: Map<string, { links: J[]; file: string }>,
         if (!d.edgeNote) d.edgeNote = peerIndex === null ? 'veth without a peer index' : `peer ifindex ${peerIndex} not found`;
       }
     }
-    void file;
   }
 }
