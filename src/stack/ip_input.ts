@@ -244,14 +244,7 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
   switch (i.l4proto) {
     case 6: {
       if (csumProblem('TCP_CSUM')) return dp.drop(skb, DR.TCP_CSUM, { stage: 'tcp_v4_rcv', dev: dev.name });
-      const s = lookupSock4(ns.sockets, 'tcp', i.src4, i.sport, i.dst4, i.dport);
-      if (s) {
-        s.delivered++;
-        if (dp.tracing) dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
-        if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), ...(dp.tracing || (rec && rec.nat.length) ? { out: hdrOf(skb)! } : {}) });
-        else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
-        return;
-      }
+      if (deliverToSocket(dp, skb, dev, 'tcp')) return;
       // tcp_v4_rcv no_tcp_socket: answer with RST unless it is one (tcp_v4_send_reset).
       if (!(i.tcpFlags & 4)) tcpV4SendReset(dp, skb, 'no socket');
       dp.drop(skb, DR.NO_SOCKET, { stage: 'tcp_v4_rcv', dev: dev.name }, `no socket for tcp ${formatIpv4(i.dst4)}:${i.dport}`);
@@ -259,14 +252,7 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
     }
     case 17: {
       if (csumProblem('UDP_CSUM')) return dp.drop(skb, DR.UDP_CSUM, { stage: 'udp_rcv', dev: dev.name });
-      const s = lookupSock4(ns.sockets, 'udp', i.src4, i.sport, i.dst4, i.dport);
-      if (s) {
-        s.delivered++;
-        if (dp.tracing) dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
-        if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), ...(dp.tracing || (rec && rec.nat.length) ? { out: hdrOf(skb)! } : {}) });
-        else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
-        return;
-      }
+      if (deliverToSocket(dp, skb, dev, 'udp')) return;
       // __udp4_lib_rcv: no socket → ICMP port unreachable (not for broadcast/multicast).
       if (skb.pktType === PACKET_HOST && !((i.dst4 >>> 28) === 0xe) && i.dst4 !== 0xffffffff) icmpSend(dp, skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, 'no socket');
       dp.drop(skb, DR.NO_SOCKET, { stage: '__udp4_lib_rcv', dev: dev.name }, `no socket for udp ${formatIpv4(i.dst4)}:${i.dport}`);
@@ -291,4 +277,18 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
       icmpSend(dp, skb, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, 'no protocol');
       dp.drop(skb, DR.IP_NOPROTO, { stage: 'ip_protocol_deliver_rcu', dev: dev.name }, `protocol ${i.l4proto}`);
   }
+}
+
+/** __inet_lookup_skb / __udp4_lib_lookup_skb: hand the segment to its socket; false when none. */
+function deliverToSocket(dp: Datapath, skb: Skb, dev: NetDevice, proto: 'tcp' | 'udp'): boolean {
+  const ns = dev.ns;
+  const i = skb.info;
+  const s = lookupSock4(ns.sockets, proto, i.src4, i.sport, i.dst4, i.dport);
+  if (!s) return false;
+  s.delivered++;
+  if (dp.tracing) dp.step({ kind: 'socket', ns: ns.name, socket: s.name() });
+  const rec = dp.recOf(skb);
+  if (!skb.generated) dp.final(rec, { verdict: 'delivered', ns: ns.name, dev: dev.name, socket: s.name(), ...(dp.tracing || (rec && rec.nat.length) ? { out: hdrOf(skb)! } : {}) });
+  else dp.emittedFate(skb, `delivered to ${ns.name} socket ${s.name()}`);
+  return true;
 }
