@@ -22,6 +22,7 @@ const COMMANDS: Array<() => Promise<{ register: Register }>> = [
   () => import('./cmd_snapshot.js'),
   () => import('./cmd_rss.js'),
   () => import('./cmd_bench.js'),
+  () => import('./cmd_verify.js'),
 ];
 
 async function main(): Promise<void> {

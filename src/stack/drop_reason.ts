@@ -74,6 +74,7 @@ export const DROP_REASON_NAMES = [
   'IP_INVALID_SOURCE',
   'IP_INVALID_DEST',
   'IP_LOCAL_SOURCE',
+  'IP_LOCALNET',
 ] as const;
 
 /** A drop reason name, e.g. 'NETFILTER_DROP'. */
@@ -133,4 +134,5 @@ export const DR = {
   IP_INVALID_SOURCE: dropReason('IP_INVALID_SOURCE'),
   IP_INVALID_DEST: dropReason('IP_INVALID_DEST'),
   IP_LOCAL_SOURCE: dropReason('IP_LOCAL_SOURCE'),
+  IP_LOCALNET: dropReason('IP_LOCALNET'),
 } as const;

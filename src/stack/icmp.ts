@@ -18,9 +18,11 @@ const kEthHlen = 14;
 /** RFC 1812 §4.3.2.3: quote as much as fits in 576 bytes (ICMP_MAX_QUOTE-style, observed total 576). */
 const kIcmpErrMaxTotal = 576;
 
-const ICMP_NAMES: Record<string, string> = {
+/** Names of the ICMP errors the stack sends (type/code), as traces print them. */
+export const ICMP_NAMES: Record<string, string> = {
   '3/0': 'net-unreachable', '3/1': 'host-unreachable', '3/2': 'prot-unreachable', '3/3': 'port-unreachable',
   '3/4': 'frag-needed', '3/9': 'net-prohibited', '3/10': 'host-prohibited', '3/13': 'admin-prohibited', '11/0': 'ttl-exceeded',
+  '5/0': 'redirect-net', '5/1': 'redirect-host',
 };
 
 function newSkb(cause: Skb, frame: Uint8Array, len: number): Skb {

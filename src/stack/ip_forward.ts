@@ -10,7 +10,7 @@ import { DR } from './drop_reason.js';
 import { nfHookIpv4 } from './nf_hook.js';
 import { ipOutput } from './ip_output.js';
 import { icmpSend } from './icmp.js';
-import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL } from './wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_REDIRECT } from './wire/icmp.js';
 import { adjust16 } from './wire/checksum.js';
 
 /** ip_forward(): the input route said forward via skb.oif. */
@@ -29,6 +29,10 @@ export function ipForward(dp: Datapath, skb: Skb, dev: NetDevice): void {
     dp.drop(skb, DR.PKT_TOO_BIG, { stage: 'ip_forward', dev: oif.name }, `${i.l3Len} bytes with DF set > mtu ${oif.mtu} of ${oif.name}`);
     return;
   }
+  // __mkroute_input sets IPSKB_DOREDIRECT when the packet leaves by the interface it came in on
+  // (send_redirects on, shared_media 1 by default); ip_forward() then sends the redirect.
+  if (oif === dev && skb.nexthop && (dev.ns.sysctl.int('net.ipv4.conf.all.send_redirects', 1) !== 0 || dev.ns.sysctl.devConf(dev.name, 'send_redirects') !== 0))
+    ipRtSendRedirect(dp, skb, skb.nexthop);
   ipDecreaseTtl(skb);
   if (dp.tracing) dp.step({ kind: 'forward', ns: dev.ns.name, ttl: i.ttl });
   if (!nfHookIpv4(dp, skb, 'forward')) return;
@@ -45,4 +49,27 @@ function ipDecreaseTtl(skb: Skb): void {
   b[o + 10] = c >>> 8;
   b[o + 11] = c & 255;
   skb.info.ttl--;
+}
+
+/**
+ * ip_rt_send_redirect() (net/ipv4/route.c): ICMP host redirect to the sender, with the kernel's
+ * per-peer backoff — ip_rt_redirect_number 9, ip_rt_redirect_load HZ/50 doubled per redirect, reset
+ * after ip_rt_redirect_silence ((HZ/50) << 10).
+ */
+function ipRtSendRedirect(dp: Datapath, skb: Skb, gw: number): void {
+  const rt = dp.nsrt(skb.ns!);
+  const key = (skb.info.src4 ^ 0x7ed1) >>> 0; // a bucket of its own beside the ICMP error peers
+  const kLoad = 0.02, kNumber = 9, kSilence = 0.02 * 1024;
+  let p = rt.icmpPeers.get(key);
+  if (!p) rt.icmpPeers.set(key, (p = { tokens: 0, last: -Infinity }));
+  if (dp.now - p.last > kSilence) p.tokens = 0;
+  if (p.tokens >= kNumber) {
+    p.last = dp.now;
+    return;
+  }
+  if (p.tokens === 0 || dp.now > p.last + kLoad * 2 ** p.tokens) {
+    icmpSend(dp, skb, ICMP_REDIRECT, 1, gw, 'redirect');
+    p.last = dp.now;
+    p.tokens++;
+  }
 }

@@ -93,8 +93,9 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   if (isZeronet(daddr)) return fail(DR.IP_INVALID_DEST, 'ip_route_input_slow', `martian destination ${formatIpv4(daddr)}`);
   const conf = sc.conf(dev.name);
   const localnet = conf.routeLocalnet;
-  if (isLoopback(daddr) && !localnet) return fail(DR.IP_INVALID_DEST, 'ip_route_input_slow', `martian destination ${formatIpv4(daddr)}`);
-  if (isLoopback(saddr) && !localnet) return fail(DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
+  // 127/8 from outside: IP_LOCALNET (ip_route_input_slow, route_localnet off; kfree_skb in ip_rcv_finish_core).
+  if (isLoopback(daddr) && !localnet) return fail(DR.IP_LOCALNET, 'ip_rcv_finish_core', `martian destination ${formatIpv4(daddr)}`);
+  if (isLoopback(saddr) && !localnet) return fail(DR.IP_LOCALNET, 'ip_rcv_finish_core', `martian source ${formatIpv4(saddr)}`);
 
   fl.daddr = daddr;
   fl.saddr = saddr;
@@ -120,10 +121,12 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   const r = route!;
   if (r.type === RTN_BROADCAST) {
     if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'broadcast' });
+    if (!arpCheck) skb.rt = r;
     return ROUTE_LOCAL;
   }
   if (r.type === RTN_LOCAL) {
     if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent)) return ROUTE_DROPPED;
+    if (!arpCheck) skb.rt = r;
     if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'local' });
     return ROUTE_LOCAL;
   }
@@ -260,6 +263,11 @@ function ipLocalDeliverFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
     }
     case 1: {
       if (csumProblem('ICMP_CSUM')) return dp.drop(skb, DR.ICMP_CSUM, { stage: 'icmp_rcv', dev: dev.name });
+      const bcast = i.dst4 === 0xffffffff || (i.dst4 >>> 28) === 0xe || (skb.rt !== null && skb.rt.type === RTN_BROADCAST);
+      if ((i.icmpType === 8 || i.icmpType === 13) && bcast && ns.sysctl.int('net.ipv4.icmp_echo_ignore_broadcasts', 1) !== 0) {
+        // icmp_rcv(): echo/timestamp to a broadcast or multicast address is ignored (RFC 1122 3.2.2.6).
+        return dp.drop(skb, DR.INVALID_PROTO, { stage: 'icmp_rcv', dev: dev.name }, 'echo to a broadcast address (net.ipv4.icmp_echo_ignore_broadcasts = 1)');
+      }
       if (i.icmpType === 8) {
         // icmp_echo(): the kernel answers (net.ipv4.icmp_echo_ignore_all 0).
         if (ns.sysctl.int('net.ipv4.icmp_echo_ignore_all') === 0) icmpEchoReply(dp, skb);
