@@ -127,7 +127,7 @@ Examples:
   pktpath replay --world captures/docker-host captures/docker-host/demo.pcap@host:eth0 --trace - --format text
   pktpath replay --world ./snap in-eth0.pcap@host:eth0 in-veth.pcap@host:vethc1 --trace out.jsonl --summary s.json
   pktpath replay --world ./snap any.pcapng --report r.html     # tcpdump -i any: direction-aware, with a consistency report
-  tcpdump -i eth0 -w - | pktpath replay --world ./snap -@host:eth0 --trace - -f text`,
+  tcpdump -i eth0 -w - | pktpath replay --world ./snap --trace - -f text -- -@host:eth0`,
     )
     .action(action(async (captures: string[], o: ReplayOpts) => {
       const filter = o.filter !== undefined ? compileFilter(o.filter) : null;

@@ -50,6 +50,14 @@ describe.skipIf(!existsSync(bin))('pktpath replay / explain / conntrack (built C
     expect(bad.stderr).toContain('column 5: unknown word "prot" (did you mean "port"?)');
   });
 
+  it('reads a capture from stdin (after --)', () => {
+    const r = spawnSync(process.execPath, [bin, 'replay', '-q', '--world', `${W}/world`, '--trace', '-', '--', `-@host:eth0`], {
+      encoding: 'utf8', input: readFileSync(`${W}/inputs/eth0.pcap`), timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(9);
+  });
+
   it('explains a drop and says what to change', () => {
     const r = run(['explain', '--world', `${W}/world`, ...inputs, '--packet', '18']);
     expect(r.status).toBe(0);
