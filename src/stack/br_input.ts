@@ -1,7 +1,8 @@
 /**
  * The Linux bridge: br_handle_frame / br_handle_frame_finish (net/bridge/br_input.c), br_forward
  * (br_forward.c), br_dev_xmit (br_device.c), with br_netfilter (br_netfilter_hooks.c): bridged IPv4
- * goes through the IP hooks with iif = oif = the bridge when bridge-nf-call-iptables is 1.
+ * goes through the IP hooks with iif = oif = the bridge when bridge-nf-call-iptables is 1, IPv6 when
+ * bridge-nf-call-ip6tables is 1.
  *
  *  port rx ─► learn ─► bridge PREROUTING [br_nf_pre_routing: IP PREROUTING, iif=br] ─► dst MAC?
  *     local ─► bridge INPUT ─► ipRcv on the bridge (PREROUTING already done)
@@ -14,15 +15,27 @@ import type { NetDevice } from './netdev.js';
 import { PACKET_HOST, PACKET_OTHERHOST, type Skb } from './skb.js';
 import { DR } from './drop_reason.js';
 import { devQueueXmit, deliverL3, ethTypeTrans } from './dev.js';
-import { nfHookIpv4, runChain } from './nf_hook.js';
+import { nfHookIpv4, nfHookIpv6, runChain, type Hook4 } from './nf_hook.js';
 import { ipRcvFinish, ipRcvCore } from './ip_input.js';
-import { L3_IPV4 } from './wire/decode.js';
+import { ip6RcvFinish, ip6RcvCore } from './ip6_input.js';
+import { L3_IPV4, L3_IPV6 } from './wire/decode.js';
 import { BridgeState } from './bridge.js';
 
-/** br_netfilter applies to this frame: IPv4 and bridge-nf-call-iptables (or the bridge's own option). */
+/**
+ * br_netfilter applies to this frame: IPv4 and bridge-nf-call-iptables (or the bridge's own option),
+ * IPv6 and bridge-nf-call-ip6tables (br_nf_pre_routing → br_nf_pre_routing_ipv6).
+ */
 function brNfOn(skb: Skb, br: NetDevice): boolean {
+  if (skb.info.l3 === L3_IPV6) return skb.ns!.sysctl.int('net.bridge.bridge-nf-call-ip6tables', 1) !== 0;
   return skb.info.l3 === L3_IPV4 && (skb.ns!.sysctl.brNfCallIptables() || br.bridge!.nfCallIptables);
 }
+
+/** The IP hook of the frame's family. */
+function brNfHook(dp: Datapath, skb: Skb, hook: Hook4): boolean {
+  return skb.info.l3 === L3_IPV6 ? nfHookIpv6(dp, skb, hook) : nfHookIpv4(dp, skb, hook);
+}
+
+const daddr6 = new Uint8Array(16);
 
 /** Run the bridge-family chains of a hook with priority in [lo, hi). */
 function brHook(dp: Datapath, skb: Skb, hook: string, lo: number, hi: number): boolean {
@@ -65,14 +78,18 @@ export function brHandleFrame(dp: Datapath, skb: Skb, port: NetDevice): void {
     skb.iif = br;
     // setup_pre_routing(): OTHERHOST frames are bridged, so the IP layer sees them as HOST.
     if (skb.pktType === PACKET_OTHERHOST) skb.pktType = PACKET_HOST;
-    if (!ipRcvCore(dp, skb, br)) return;
+    const v6 = skb.info.l3 === L3_IPV6;
+    // br_validate_ipv4 / br_validate_ipv6: the IP layer's header checks.
+    if (!(v6 ? ip6RcvCore(dp, skb, br) : ipRcvCore(dp, skb, br))) return;
     skb.pktType = savedType;
     skb.bridged = true;
     const daddr = skb.info.dst4;
-    if (!nfHookIpv4(dp, skb, 'prerouting')) return;
+    if (v6) daddr6.set(skb.data.subarray(skb.info.dstOff, skb.info.dstOff + 16));
+    if (!brNfHook(dp, skb, 'prerouting')) return;
     skb.dev = savedDev;
-    // br_nf_pre_routing_finish(): after DNAT to another host, the packet is routed, not bridged.
-    if (skb.info.dst4 !== daddr) {
+    // br_nf_pre_routing_finish(_ipv6)(): after DNAT to another host, the packet is routed, not bridged.
+    const changed = v6 ? !daddr6.every((x, k) => x === skb.data[skb.info.dstOff + k]) : skb.info.dst4 !== daddr;
+    if (changed) {
       skb.pktType = PACKET_HOST;
       i.dstMacHi = br.macHi;
       i.dstMacLo = br.macLo;
@@ -160,7 +177,7 @@ function brPassFrameUp(dp: Datapath, skb: Skb, br: NetDevice): void {
   br.stats.rxBytes += skb.len - 14;
   if (dp.tap) dp.tap(br, 1, dp.now, skb.data, skb.len);
   ethTypeTrans(skb, br);
-  if (skb.bridged && skb.info.l3 === L3_IPV4) {
+  if (skb.bridged && (skb.info.l3 === L3_IPV4 || skb.info.l3 === L3_IPV6)) {
     // ip_sabotage_in(): PREROUTING already ran inside the bridge: go straight to ip_rcv_finish.
     skb.bridged = false;
     skb.physin = skb.physin ?? null;
@@ -168,7 +185,8 @@ function brPassFrameUp(dp: Datapath, skb: Skb, br: NetDevice): void {
       dp.drop(skb, DR.OTHERHOST, { stage: 'ip_rcv_core', dev: br.name });
       return;
     }
-    ipRcvFinish(dp, skb, br);
+    if (skb.info.l3 === L3_IPV6) ip6RcvFinish(dp, skb, br);
+    else ipRcvFinish(dp, skb, br);
     return;
   }
   deliverL3(dp, skb, br);
@@ -182,7 +200,7 @@ function brForward(dp: Datapath, skb: Skb, to: NetDevice, br: NetDevice): void {
     // br_nf_forward_ip(): IP FORWARD with iif = oif = the bridge; no TTL change (datapath-facts §1).
     skb.iif = br;
     skb.oif = br;
-    if (!nfHookIpv4(dp, skb, 'forward')) return;
+    if (!brNfHook(dp, skb, 'forward')) return;
   }
   if (!brHook(dp, skb, 'forward', 0, Infinity)) return;
   brForwardFinish(dp, skb, to, br);
@@ -193,7 +211,7 @@ function brForwardFinish(dp: Datapath, skb: Skb, to: NetDevice, br: NetDevice): 
   if (!brHook(dp, skb, 'postrouting', -Infinity, Infinity)) return;
   if (skb.bridged && brNfOn(skb, br)) {
     skb.oif = br;
-    if (!nfHookIpv4(dp, skb, 'postrouting')) return;
+    if (!brNfHook(dp, skb, 'postrouting')) return;
   }
   devQueueXmit(dp, skb, to);
 }

@@ -7,6 +7,7 @@
  *   frame ─► netifReceiveSkb ─► brHandleFrame ─┐
  *                   │                           ▼ (to the bridge / not bridged)
  *                   ├─► arpRcv                 ipRcv ─► PREROUTING ─► route ─┬─► ipLocalDeliver ─► INPUT ─► socket
+ *                   ├─► ipv6Rcv (ip6_input.ts: the same stages for IPv6, ip6_forward.ts, ip6_output.ts, ndisc.ts)
  *                   ▼                                                        └─► ipForward ─► FORWARD ─► ipOutput
  *                 (other: UNHANDLED_PROTO)        ipLocalOut ─► OUTPUT ─► ipOutput ─► POSTROUTING ─► neigh ─► devQueueXmit
  */
@@ -14,14 +15,16 @@ import type { World, Netns } from './netns.js';
 import type { NetDevice } from './netdev.js';
 import { Skb } from './skb.js';
 import { PacketRecord, type Final, type HdrTuple, type Step, type Where } from './record.js';
-import { decodeFrame, L3_IPV4, type PacketInfo } from './wire/decode.js';
+import { decodeFrame, ipv6ToString, L3_IPV4, L3_IPV6, type PacketInfo } from './wire/decode.js';
 import { compileRuleset, EvalState, ChainResult, type CompiledRuleset } from './netfilter/compile.js';
 import { ConntrackTable, ctOptionsFromSysctl } from './conntrack/index.js';
 import { dropReasonName, type DropReason } from './drop_reason.js';
 import { formatIpv4 } from './inet.js';
 import { netifReceiveSkb } from './dev.js';
 import { neighTimerHandler } from './ip_output.js';
+import { neigh6TimerHandler } from './ndisc.js';
 import { Flowi4, FibResult } from './route.js';
+import { Flowi6, Fib6Result } from './route6.js';
 
 /** Options of a replay. */
 export interface DatapathOptions {
@@ -40,6 +43,8 @@ export class NsRuntime {
   ct: ConntrackTable | null;
   /** ip_error() / icmp rate limit state per destination host: tokens (seconds) and last time. */
   icmpPeers = new Map<number, { tokens: number; last: number }>();
+  /** icmpv6_xrlim_allow state per destination (route6 key6 text): tokens (seconds) and last time. */
+  icmp6Peers = new Map<string, { tokens: number; last: number }>();
   /** IP id counter for generated packets. */
   ipId = 1;
   constructor(rules: CompiledRuleset, ct: ConntrackTable | null) {
@@ -67,6 +72,9 @@ export class Datapath {
   /** Separate scratch for the reverse-path lookup, which runs while `fres` is still in use. */
   readonly flRpf = new Flowi4();
   readonly fresRpf = new FibResult();
+  /** IPv6 route lookup scratch (ip6_route_input / ip6_route_output). */
+  readonly fl6 = new Flowi6();
+  readonly fres6 = new Fib6Result();
   /** Device counters: the world's devices carry them. */
   warnings: string[] = [];
   /** Nesting depth of packet handling (veth hops, generated packets): a loop guard. */
@@ -133,16 +141,25 @@ export class Datapath {
     for (;;) {
       let next = Infinity;
       let nsNext: Netns | null = null;
+      let v6 = false;
       for (const ns of this.world.namespaces) {
         const n = ns.neigh.nextTimer();
         if (n < next) {
           next = n;
           nsNext = ns;
+          v6 = false;
+        }
+        const n6 = ns.neigh6.nextTimer();
+        if (n6 < next) {
+          next = n6;
+          nsNext = ns;
+          v6 = true;
         }
       }
       if (next > t || !nsNext) break;
       this.now = next;
-      neighTimerHandler(this, nsNext, next);
+      if (v6) neigh6TimerHandler(this, nsNext, next);
+      else neighTimerHandler(this, nsNext, next);
     }
     this.now = t;
     for (const r of this.rt) if (r.ct) r.ct.expire(t);
@@ -153,10 +170,13 @@ export class Datapath {
     let guard = 0;
     for (;;) {
       let pending = false;
-      for (const ns of this.world.namespaces) for (const n of ns.neigh.timed) if (n.queue.length) pending = true;
+      for (const ns of this.world.namespaces) {
+        for (const n of ns.neigh.timed) if (n.queue.length) pending = true;
+        for (const n of ns.neigh6.timed) if (n.queue.length) pending = true;
+      }
       if (!pending || guard++ > 10000) break;
       let next = Infinity;
-      for (const ns of this.world.namespaces) next = Math.min(next, ns.neigh.nextTimer());
+      for (const ns of this.world.namespaces) next = Math.min(next, ns.neigh.nextTimer(), ns.neigh6.nextTimer());
       if (next === Infinity) break;
       this.advance(next);
     }
@@ -263,8 +283,10 @@ export class Datapath {
 /** The packet's header tuple as text (for records; not on the no-trace hot path except tx/final). */
 export function hdrOf(skb: Skb): HdrTuple | null {
   const i = skb.info;
-  if (i.l3 !== L3_IPV4) return null;
-  const t: HdrTuple = { src: formatIpv4(i.src4), dst: formatIpv4(i.dst4) };
+  let t: HdrTuple;
+  if (i.l3 === L3_IPV4) t = { src: formatIpv4(i.src4), dst: formatIpv4(i.dst4) };
+  else if (i.l3 === L3_IPV6 && i.srcOff >= 0) t = { src: ipv6ToString(skb.data, i.srcOff), dst: ipv6ToString(skb.data, i.dstOff) };
+  else return null;
   if (i.sport >= 0) {
     t.sport = i.sport;
     t.dport = i.dport;

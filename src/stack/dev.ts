@@ -11,6 +11,7 @@ import { DR } from './drop_reason.js';
 import { brDevXmit, brHandleFrame } from './br_input.js';
 import { arpRcv } from './arp.js';
 import { ipRcv } from './ip_input.js';
+import { ipv6Rcv } from './ip6_input.js';
 import { L3_ARP, L3_IPV4, L3_IPV6, decodeFrame } from './wire/decode.js';
 
 const PKTTYPE_NAMES = ['host', 'broadcast', 'multicast', 'otherhost', 'outgoing', 'loopback'];
@@ -67,16 +68,13 @@ export function netifReceiveSkb(dp: Datapath, skb: Skb, dev: NetDevice): void {
   deliverL3(dp, skb, dev);
 }
 
-/** The protocol handlers (ptype_base): ARP, IPv4; IPv6 is not modelled yet and says so. */
+/** The protocol handlers (ptype_base): ARP, IPv4, IPv6. */
 export function deliverL3(dp: Datapath, skb: Skb, dev: NetDevice): void {
   const i = skb.info;
   if (i.l3 === L3_ARP) arpRcv(dp, skb, dev);
   else if (i.l3 === L3_IPV4) ipRcv(dp, skb, dev);
-  else if (i.l3 === L3_IPV6) {
-    const rec = dp.recOf(skb);
-    if (!skb.generated)
-      dp.final(rec, { verdict: 'unmodelled', ns: dev.ns.name, dev: dev.name, detail: 'the IPv6 datapath is not modelled yet; this packet was not evaluated' });
-  } else dp.drop(skb, DR.UNHANDLED_PROTO, { stage: '__netif_receive_skb_core', dev: dev.name }, `ethertype 0x${i.ethertype.toString(16)}`);
+  else if (i.l3 === L3_IPV6) ipv6Rcv(dp, skb, dev);
+  else dp.drop(skb, DR.UNHANDLED_PROTO, { stage: '__netif_receive_skb_core', dev: dev.name }, `ethertype 0x${i.ethertype.toString(16)}`);
 }
 
 function untagVlan(skb: Skb): void {

@@ -27,6 +27,10 @@ import { BridgeState } from './bridge.js';
 import { FibRoute, FibRule, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_NAMES, RTN_UNICAST, routeText, tableName } from './route.js';
 import { maskOf, parseIpv4, parseMac, parsePrefix4 } from './inet.js';
 import { addKernelRoutes, type LoadOptions } from './snapshot/load.js';
+import {
+  Fib6Route, Fib6Rule, addKernelRoutes6, eui64LinkLocal, formatIpv6, isLinkLocal6, isLoopback6, maskInPlace6, parseIpv6Addr, parsePrefix6,
+  refreshLocal6, route6Text,
+} from './route6.js';
 import { nudFromName, NUD_NOARP, NUD_PERMANENT } from './neigh.js';
 import { parseSs } from './socket.js';
 import { parseNftJson } from './netfilter/nft_json.js';
@@ -163,13 +167,14 @@ function loadNs(w: Where, world: World, ns: Netns, spec: Record<string, unknown>
     }
     if (kind === 'bridge') d.bridge!.fdb.set(BridgeState.key(d.macHi, d.macLo), { macHi: d.macHi, macLo: d.macLo, dst: d, permanent: true, local: true, updated: NaN });
   });
-  // Addresses: "A/len dev DEV [brd B]".
+  // Addresses: "A/len dev DEV [brd B]", or "A:B::C/len dev DEV [nodad|noprefixroute|tentative]".
   seq(w, spec.addresses, [...path, 'addresses']).forEach((a, i) => {
     const p = [...path, 'addresses', i];
     const t = String(a).trim().split(/\s+/);
-    const pfx = t[0].includes(':') ? null : t[0];
+    if (t[0].includes(':')) return addAddr6(w, ns, t, String(a), p);
+    const pfx = t[0];
     const di = t.indexOf('dev');
-    if (!pfx || di < 0) w.fail(p, `"${a}": expected "A.B.C.D/len dev DEV" (IPv6 addresses are not modelled yet)`);
+    if (!pfx || di < 0) w.fail(p, `"${a}": expected "A.B.C.D/len dev DEV" or "A:B::C/len dev DEV"`);
     const slash = pfx.indexOf('/');
     const local = parseIpv4(slash < 0 ? pfx : pfx.slice(0, slash));
     const len = slash < 0 ? 32 : Number(pfx.slice(slash + 1));
@@ -181,18 +186,34 @@ function loadNs(w: Where, world: World, ns: Netns, spec: Record<string, unknown>
     d.addrs4.push({ local, prefixlen: len, broadcast: bc, scope: 'global', secondary: d.addrs4.some((x) => x.prefixlen === len && ((x.local ^ local) & maskOf(len)) === 0) });
   });
   addKernelRoutes(ns);
-  seq(w, spec.routes, [...path, 'routes']).forEach((r, i) => ns.fib4.add(parseRoute(w, ns, String(r), [...path, 'routes', i])));
+  // IPv6: a namespace that mentions IPv6 anywhere gets what addrconf gives every interface (::1 on lo,
+  // an EUI-64 link-local address on every other device) and the kernel's routes for its addresses.
+  const is6 = (x: unknown) => /(^|\s)[0-9a-fA-F]*:[0-9a-fA-F:.]*(\/\d+)?(\s|$)/.test(String(x).replace(/lladdr \S+/, ''));
+  const uses6 = [spec.addresses, spec.routes, spec.rules, spec.neighbours ?? spec.neighbors].some((l) => Array.isArray(l) && l.some(is6));
+  if (uses6 && ns.sysctl.int('net.ipv6.conf.all.disable_ipv6') === 0) addrconfDefaults(ns);
+  addKernelRoutes6(ns);
+  seq(w, spec.routes, [...path, 'routes']).forEach((r, i) => {
+    if (is6(r)) ns.fib6.add(parseRoute6(w, ns, String(r), [...path, 'routes', i]));
+    else ns.fib4.add(parseRoute(w, ns, String(r), [...path, 'routes', i]));
+  });
+  refreshLocal6(ns);
   const rules = seq(w, spec.rules, [...path, 'rules']);
   ns.fib4.defaultRules();
-  rules.forEach((r, i) => ns.fib4.rules.push(parseRule(w, String(r), [...path, 'rules', i])));
+  ns.fib6.defaultRules();
+  rules.forEach((r, i) => {
+    if (is6(r)) ns.fib6.rules.push(parseRule6(w, String(r), [...path, 'rules', i]));
+    else ns.fib4.rules.push(parseRule(w, String(r), [...path, 'rules', i]));
+  });
   ns.fib4.sortRules();
+  ns.fib6.sortRules();
   seq(w, spec.neighbours ?? spec.neighbors, [...path, spec.neighbours ? 'neighbours' : 'neighbors']).forEach((n, i) => {
     const p = [...path, spec.neighbours ? 'neighbours' : 'neighbors', i];
     const t = String(n).trim().split(/\s+/);
-    const addr = parseIpv4(t[0]);
+    const a6 = t[0].includes(':') ? parseIpv6Addr(t[0]) : null;
+    const addr = a6 ? 0 : parseIpv4(t[0]);
     const d = ns.byName.get(t[t.indexOf('dev') + 1]);
-    if (Number.isNaN(addr) || t.indexOf('dev') < 0 || !d) w.fail(p, `"${n}": expected "A.B.C.D dev DEV lladdr MAC [permanent|reachable|stale|failed]"`);
-    const e = ns.neigh.create(d, addr);
+    if ((t[0].includes(':') && !a6) || Number.isNaN(addr) || t.indexOf('dev') < 0 || !d) w.fail(p, `"${n}": expected "A.B.C.D|A:B::C dev DEV lladdr MAC [permanent|reachable|stale|failed]"`);
+    const e = a6 ? ns.neigh6.create(d, ns.addr6Ids.id(a6)) : ns.neigh.create(d, addr);
     const li = t.indexOf('lladdr');
     if (li >= 0) {
       const m = parseMac(t[li + 1]);
@@ -323,6 +344,207 @@ function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
   if (r.type === RTN_UNICAST && r.nh.length === 0) w.fail(p, `"${text}": a unicast route needs "via GW" or "dev DEV"`);
   if (r.type === RTN_UNICAST && r.nh.every((h) => h.gw === 0)) r.scope = 'link';
   r.text = routeText(r);
+  return r;
+}
+
+/** `A:B::C/len dev DEV [nodad|noprefixroute|tentative|deprecated]` (`ip -6 addr add` syntax). */
+function addAddr6(w: Where, ns: Netns, t: string[], text: string, p: Path): void {
+  const di = t.indexOf('dev');
+  const slash = t[0].indexOf('/');
+  const addr = parseIpv6Addr(slash < 0 ? t[0] : t[0].slice(0, slash));
+  const len = slash < 0 ? 128 : Number(t[0].slice(slash + 1));
+  if (!addr || !Number.isInteger(len) || len < 0 || len > 128) w.fail(p, `"${t[0]}" is not an IPv6 address/prefix`);
+  if (di < 0) w.fail(p, `"${text}": expected "A:B::C/len dev DEV"`);
+  const d = ns.byName.get(t[di + 1]);
+  if (!d) w.fail(p, `device "${t[di + 1]}" is not defined in links`);
+  const flags = t.filter((x) => ['nodad', 'noprefixroute', 'tentative', 'deprecated', 'optimistic', 'dadfailed'].includes(x));
+  d.ifa6.push({ addr, prefixlen: len, scope: isLinkLocal6(addr) ? 'link' : isLoopback6(addr) ? 'host' : 'global', flags });
+  d.addrs6.push(`${t[0].slice(0, slash < 0 ? undefined : slash)}/${len}`);
+}
+
+/** addrconf's own addresses: ::1/128 on lo, an EUI-64 link-local /64 on every other device without one. */
+function addrconfDefaults(ns: Netns): void {
+  for (const d of ns.devs) {
+    if (d.kind === 'loopback') {
+      if (!d.ifa6.some((a) => isLoopback6(a.addr))) {
+        const lo = new Uint8Array(16);
+        lo[15] = 1;
+        d.ifa6.unshift({ addr: lo, prefixlen: 128, scope: 'host', flags: [] });
+        d.addrs6.unshift('::1/128');
+      }
+      continue;
+    }
+    if (!d.up || d.ifa6.some((a) => isLinkLocal6(a.addr))) continue;
+    const ll = eui64LinkLocal(d.macHi, d.macLo);
+    d.ifa6.push({ addr: ll, prefixlen: 64, scope: 'link', flags: [] });
+    d.addrs6.push(`${formatIpv6(ll)}/64`);
+  }
+}
+
+/** `ip -6 route` syntax: [type] PREFIX [via GW] [dev DEV] [table T] [metric N] [src A] [proto P] [pref P]. */
+function parseRoute6(w: Where, ns: Netns, text: string, p: Path): Fib6Route {
+  const t = text.trim().split(/\s+/);
+  const r = new Fib6Route();
+  let k = 0;
+  const typeIdx = RTN_NAMES.indexOf(t[0]);
+  if (typeIdx > 0) {
+    r.type = typeIdx;
+    k++;
+  }
+  const pfx = parsePrefix6(t[k] ?? '');
+  if (!pfx) w.fail(p, `"${text}": "${t[k] ?? ''}" is not an IPv6 destination (A:B::/len or default)`);
+  r.dst = pfx.addr;
+  r.len = pfx.len;
+  k++;
+  r.metric = r.type === 2 || r.type === 4 ? 0 : 1024;
+  let nh: { gw: Uint8Array | null; dev: NetDevice | null; weight: number } | null = null;
+  const ip6 = (s: string) => {
+    const a = parseIpv6Addr(s);
+    if (!a) w.fail(p, `"${text}": "${s}" is not an IPv6 address`);
+    return a;
+  };
+  while (k < t.length) {
+    const word = t[k++];
+    const arg = t[k++];
+    if (arg === undefined && word !== 'nexthop') w.fail(p, `"${text}": "${word}" needs a value`);
+    switch (word) {
+      case 'via':
+        nh = nh ?? { gw: null, dev: null, weight: 1 };
+        nh.gw = ip6(arg);
+        break;
+      case 'dev': {
+        nh = nh ?? { gw: null, dev: null, weight: 1 };
+        const d = ns.byName.get(arg);
+        if (!d) w.fail(p, `"${text}": device "${arg}" is not defined in links`);
+        nh.dev = d;
+        break;
+      }
+      case 'weight':
+        if (!nh) w.fail(p, `"${text}": weight before any nexthop`);
+        nh.weight = Number(arg);
+        break;
+      case 'nexthop':
+        if (nh) r.nh.push(nh);
+        nh = { gw: null, dev: null, weight: 1 };
+        k--;
+        break;
+      case 'table':
+        r.table = tableArg(w, arg, p);
+        break;
+      case 'metric':
+      case 'priority':
+        r.metric = Number(arg);
+        break;
+      case 'src':
+        r.prefsrc = ip6(arg);
+        break;
+      case 'proto':
+      case 'protocol':
+        r.proto = arg;
+        break;
+      case 'pref':
+        r.pref = arg;
+        break;
+      default:
+        w.fail(p, `"${text}": "${word}" is not an IPv6 route attribute this model knows (via, dev, nexthop, weight, table, metric, src, proto, pref)`);
+    }
+  }
+  if (nh) r.nh.push(nh);
+  for (const h of r.nh) {
+    if (h.dev || !h.gw) continue;
+    for (const d of ns.devs) for (const a of d.ifa6) {
+      const n = a.addr.slice();
+      maskInPlace6(n, a.prefixlen);
+      const g = h.gw.slice();
+      maskInPlace6(g, a.prefixlen);
+      if (n.every((x, i) => x === g[i])) h.dev = d;
+    }
+    if (!h.dev) w.fail(p, `"${text}": no device reaches gateway; add "dev DEV"`);
+  }
+  if (r.type === RTN_UNICAST && r.nh.length === 0) w.fail(p, `"${text}": a unicast route needs "via GW" or "dev DEV"`);
+  r.text = route6Text(r);
+  return r;
+}
+
+/** `ip -6 rule` syntax (the IPv4 selectors with IPv6 prefixes). */
+function parseRule6(w: Where, text: string, p: Path): Fib6Rule {
+  const t = text.trim().split(/\s+/);
+  const r = new Fib6Rule();
+  r.pref = -1;
+  let k = 0, action = false;
+  const pfx = (s: string) => {
+    const x = parsePrefix6(s);
+    if (!x) w.fail(p, `"${text}": "${s}" is not an IPv6 prefix`);
+    return x;
+  };
+  while (k < t.length) {
+    const word = t[k++];
+    if (word === 'not') {
+      r.invert = true;
+      continue;
+    }
+    if (word === 'blackhole' || word === 'unreachable' || word === 'prohibit' || word === 'nop') {
+      r.action = word;
+      action = true;
+      continue;
+    }
+    const arg = t[k++];
+    if (arg === undefined) w.fail(p, `"${text}": "${word}" needs a value`);
+    switch (word) {
+      case 'from':
+        if (arg !== 'all') [r.src, r.srcLen] = (({ addr, len }) => [addr, len])(pfx(arg));
+        break;
+      case 'to':
+        if (arg !== 'all') [r.dst, r.dstLen] = (({ addr, len }) => [addr, len])(pfx(arg));
+        break;
+      case 'iif':
+        r.iif = arg;
+        break;
+      case 'oif':
+        r.oif = arg;
+        break;
+      case 'fwmark': {
+        const [v, m] = arg.split('/');
+        r.fwmark = Number(v) >>> 0;
+        r.fwmask = m !== undefined ? Number(m) >>> 0 : 0xffffffff;
+        break;
+      }
+      case 'ipproto':
+        r.ipproto = arg === 'tcp' ? 6 : arg === 'udp' ? 17 : arg === 'ipv6-icmp' || arg === 'icmpv6' ? 58 : Number(arg);
+        break;
+      case 'sport':
+      case 'dport': {
+        const [lo, hi] = arg.split('-').map(Number);
+        if (word === 'sport') [r.sportLo, r.sportHi] = [lo, hi ?? lo];
+        else [r.dportLo, r.dportHi] = [lo, hi ?? lo];
+        break;
+      }
+      case 'pref':
+      case 'priority':
+      case 'preference':
+        r.pref = Number(arg);
+        break;
+      case 'lookup':
+      case 'table':
+        r.action = 'lookup';
+        r.table = tableArg(w, arg, p);
+        action = true;
+        break;
+      case 'goto':
+        r.action = 'goto';
+        r.gotoPref = Number(arg);
+        action = true;
+        break;
+      case 'suppress_prefixlength':
+        r.suppressPrefixlen = Number(arg);
+        break;
+      default:
+        w.fail(p, `"${text}": "${word}" is not a rule selector this model knows`);
+    }
+  }
+  if (!action) w.fail(p, `"${text}": a rule needs an action (lookup TABLE, goto PREF, blackhole, unreachable, prohibit)`);
+  if (r.pref < 0) w.fail(p, `"${text}": give the rule a priority ("pref N"): the order of rules decides`);
+  r.text = `${r.pref}:\t${text.replace(/\s*(pref|priority|preference) \d+/, '')}`;
   return r;
 }
 

@@ -17,6 +17,16 @@ export interface IfAddr4 {
   secondary: boolean;
 }
 
+/** An IPv6 address on a device (struct inet6_ifaddr). */
+export interface IfAddr6 {
+  /** 16 bytes. */
+  addr: Uint8Array;
+  prefixlen: number;
+  scope: 'global' | 'link' | 'host' | 'site';
+  /** `ip -j addr` flags that matter: tentative, dadfailed, deprecated, optimistic, nodad, noprefixroute... */
+  flags: string[];
+}
+
 /** Bridge port state (br_private.h BR_STATE_*) and flags. */
 export interface BrPort {
   state: 'disabled' | 'listening' | 'learning' | 'forwarding' | 'blocking';
@@ -67,7 +77,10 @@ export class NetDevice {
   lower: NetDevice | null = null;
   vlanId = -1;
   addrs4: IfAddr4[] = [];
+  /** IPv6 addresses as text (`A/len`), as loaded; `ifa6` holds them parsed. */
   addrs6: string[] = [];
+  /** IPv6 addresses, parsed (the datapath uses these). */
+  ifa6: IfAddr6[] = [];
   stats = new DevStats();
 
   constructor(ns: Netns, ifindex: number, name: string, kind: DevKind) {

@@ -5,6 +5,7 @@
  */
 import { NetDevice } from './netdev.js';
 import { Fib4 } from './route.js';
+import { Addr6Ids, Fib6 } from './route6.js';
 import { NeighTable } from './neigh.js';
 import { Sysctl } from './sysctl.js';
 import type { Sock } from './socket.js';
@@ -28,6 +29,17 @@ export class Netns {
   rulesetSources: Array<{ family: string; table: string; source: string; file: string }> = [];
   /** Local IPv4 addresses (from the local table), for fast `is local` checks. */
   local4 = new Set<number>();
+  /** IPv6 rules and tables. */
+  fib6 = new Fib6();
+  /**
+   * IPv6 neighbour table (nd_tbl): the same state machine as ARP's, keyed by `addr6Ids.id()` of the
+   * 16-byte address. Queued entries are datapath packets.
+   */
+  neigh6 = new NeighTable<unknown>();
+  /** Interned IPv6 addresses for neigh6 keys. */
+  addr6Ids = new Addr6Ids();
+  /** Local and anycast IPv6 addresses (route6 key6 text, from the local table). */
+  local6 = new Set<string>();
   /** The snapshot's nsid → namespace name map (netns-id.json). */
   nsids = new Map<number, string | null>();
 

@@ -1,5 +1,5 @@
 /**
- * NF_HOOK for IPv4 and the bridge family: the base chains of a hook in priority order, with the
+ * NF_HOOK for IPv4, IPv6 and the bridge family: the base chains of a hook in priority order, with the
  * conntrack (−200), NAT core (−100 / 100) and confirm (INT_MAX) entries where the kernel registers
  * them (nf_conntrack_proto.c ipv4_conntrack_ops, nf_nat_proto.c nf_nat_ipv4_ops).
  */
@@ -10,13 +10,16 @@ import { nftDoChain, V_DROP, VERDICT_NAMES, natReqText, type CompiledChain, type
 import { DR } from './drop_reason.js';
 import {
   CtPacket, CtResult, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IP_CT_RELATED_REPLY,
-  nfNatSetupInfo, nfNatAllocNullBinding, nfNatAdopt, nfNatPacket, natManipPkt4, NatRewrite, nfNatInitialized,
+  nfNatSetupInfo, nfNatAllocNullBinding, nfNatAdopt, nfNatPacket, natManipPkt4, natManipPkt6, NatRewrite, nfNatInitialized,
   NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST, NatRange, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
   NF_NAT_RANGE_PERSISTENT, type NatManip,
 } from './conntrack/index.js';
-import { decodeL3 } from './wire/decode.js';
+import { decodeL3, L3_IPV6 } from './wire/decode.js';
 import { icmpSend, tcpV4SendReset } from './icmp.js';
+import { icmp6Send, tcpV6SendReset } from './icmp6.js';
 import { ICMP_DEST_UNREACH } from './wire/icmp.js';
+import { ICMP6_DST_UNREACH } from './wire/icmpv6.js';
+import { formatIpv6, ipv6DevGetSaddr } from './route6.js';
 
 /** IPv4 hook names. */
 export type Hook4 = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
@@ -38,9 +41,22 @@ let natCreated = false;
  * dropped it (already reported) — NF_HOOK's okfn is the caller's next line.
  */
 export function nfHookIpv4(dp: Datapath, skb: Skb, hook: Hook4): boolean {
+  return nfHookInet(dp, skb, hook, 'ip');
+}
+
+/**
+ * Run the IPv6 hook for skb (NF_HOOK(NFPROTO_IPV6, ...)): ip6 and inet chains, with conntrack at −200
+ * (ipv6_conntrack_ops), the NAT core at −100 / 100 (nf_nat_ipv6_ops) and confirm last: the same
+ * priorities as IPv4.
+ */
+export function nfHookIpv6(dp: Datapath, skb: Skb, hook: Hook4): boolean {
+  return nfHookInet(dp, skb, hook, 'ip6');
+}
+
+function nfHookInet(dp: Datapath, skb: Skb, hook: Hook4, family: 'ip' | 'ip6'): boolean {
   const ns = skb.ns!;
   const rt = dp.nsrt(ns);
-  const chains = rt.rules.chainsFor('ip', hook);
+  const chains = rt.rules.chainsFor(family, hook);
   const ctOn = rt.ct !== null;
   const ctHook = ctOn && (hook === 'prerouting' || hook === 'output');
   const natPrio = hook === 'prerouting' || hook === 'output' ? PRIO_NAT_DST : hook === 'forward' ? NaN : PRIO_NAT_SRC;
@@ -58,7 +74,7 @@ export function nfHookIpv4(dp: Datapath, skb: Skb, hook: Hook4): boolean {
     }
     if (!natDone && prio > natPrio) {
       natDone = true;
-      if (!nfNatInet(dp, skb, hook)) return false;
+      if (!nfNatInet(dp, skb, hook, family)) return false;
     }
     if (!c) break;
     if (c.base!.type === 'nat') continue; // evaluated by the NAT core, for a connection's first packet only
@@ -118,16 +134,21 @@ function fillCtPacket(skb: Skb, pre: boolean): CtPacket {
   const i = skb.info;
   const p = ctPkt.reset();
   const b = skb.data;
-  p.l3 = 4;
+  const v6 = i.l3 === L3_IPV6;
+  p.l3 = v6 ? 6 : 4;
   p.proto = i.l4proto;
   p.src4 = i.src4;
   p.dst4 = i.dst4;
+  if (v6) {
+    p.src6.set(b.subarray(i.srcOff, i.srcOff + 16));
+    p.dst6.set(b.subarray(i.dstOff, i.dstOff + 16));
+  }
   p.sport = i.sport < 0 ? 0 : i.sport;
   p.dport = i.dport < 0 ? 0 : i.dport;
   p.icmpType = i.icmpType;
   p.icmpCode = i.icmpCode;
   p.icmpId = i.icmpId;
-  if (i.l4proto === 1 && i.l4Off >= 0 && i.l4Off + 6 <= skb.len) p.icmpId = (b[i.l4Off + 4] << 8) | b[i.l4Off + 5];
+  if ((i.l4proto === 1 || i.l4proto === 58) && i.l4Off >= 0 && i.l4Off + 6 <= skb.len) p.icmpId = (b[i.l4Off + 4] << 8) | b[i.l4Off + 5];
   const l4Total = Math.max(0, Math.min(i.l3Len, skb.len - i.l3Off) - i.ipHdrLen);
   if (i.l4proto === 6 && i.l4Off >= 0) {
     const doff = ((b[i.l4Off + 12] >> 4) & 15) << 2;
@@ -141,7 +162,8 @@ function fillCtPacket(skb: Skb, pre: boolean): CtPacket {
     p.payloadLen = Math.max(0, l4Total - doff);
     p.hdrError = doff < 20 || doff > l4Total;
   } else p.payloadLen = Math.max(0, l4Total - (i.l4proto === 17 ? 8 : 0));
-  if (i.icmpInnerOff >= 0) {
+  if (i.icmpInnerOff >= 0 && v6) fillInner6(p, b, i.icmpInnerOff, skb.len);
+  else if (i.icmpInnerOff >= 0) {
     // Quoted header of an ICMP error: IPv4 header, then 8 bytes of transport (RFC 792).
     const o = i.icmpInnerOff;
     const ihl = (b[o] & 15) << 2;
@@ -174,6 +196,39 @@ function fillCtPacket(skb: Skb, pre: boolean): CtPacket {
   return p;
 }
 
+/**
+ * The IPv6 header quoted by an ICMPv6 error (RFC 4443 §2.4): 40 bytes, extension headers skipped as
+ * ipv6_skip_exthdr does, then the transport ports (4 bytes; 8 for a quoted ICMPv6 header's id).
+ */
+function fillInner6(p: CtPacket, b: Uint8Array, o: number, len: number): void {
+  if (o + 40 > len) return;
+  let nh = b[o + 6];
+  let t = o + 40;
+  while ((nh === 0 || nh === 43 || nh === 60 || nh === 44) && t + 8 <= len) {
+    if (nh === 44) {
+      if ((((b[t + 2] << 8) | b[t + 3]) & 0xfff8) !== 0) return; // a non-first fragment: no ports
+      nh = b[t];
+      t += 8;
+    } else {
+      const next = b[t];
+      t += (b[t + 1] + 1) << 3;
+      nh = next;
+    }
+  }
+  if (t + (nh === 58 ? 8 : 4) > len) return;
+  p.innerValid = true;
+  p.innerProto = nh;
+  p.innerSrc6.set(b.subarray(o + 8, o + 24));
+  p.innerDst6.set(b.subarray(o + 24, o + 40));
+  p.innerSport = (b[t] << 8) | b[t + 1];
+  p.innerDport = (b[t + 2] << 8) | b[t + 3];
+  if (nh === 58) {
+    p.innerIcmpType = b[t];
+    p.innerIcmpCode = b[t + 1];
+    p.innerIcmpId = (b[t + 4] << 8) | b[t + 5];
+  }
+}
+
 /** nf_conntrack_in(): attach the connection (or mark invalid / untracked). */
 function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   const ns = skb.ns!;
@@ -185,11 +240,13 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
     return true;
   }
   if (skb.ct) return true; // already attached (e.g. br_netfilter ran prerouting before)
-  if (skb.info.l3 !== 1) return true;
+  const l3 = skb.info.l3;
+  if (l3 !== 1 && l3 !== L3_IPV6) return true;
   if (skb.info.fragOff > 0 || skb.info.moreFrags) {
-    // nf_defrag_ipv4 (priority −400) reassembles before conntrack; pktpath does not reassemble yet.
+    // nf_defrag_ipv4/ipv6 (priority −400) reassemble before conntrack; pktpath does not reassemble yet.
+    const v = l3 === 1 ? 'IPv4' : 'IPv6';
     if (!skb.generated)
-      dp.final(dp.recOf(skb), { verdict: 'unmodelled', ns: ns.name, detail: 'IPv4 fragment in a namespace with connection tracking: reassembly by nf_defrag_ipv4 is not modelled yet' });
+      dp.final(dp.recOf(skb), { verdict: 'unmodelled', ns: ns.name, detail: `${v} fragment in a namespace with connection tracking: reassembly by nf_defrag_${v.toLowerCase()} is not modelled yet` });
     return false;
   }
   ct.in(fillCtPacket(skb, hook === 'prerouting'), dp.now, ctRes);
@@ -198,6 +255,13 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   if (ctRes.verdict === 'drop') {
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_conntrack_in', detail: ctRes.detail }, ctRes.detail);
     return false;
+  }
+  if (ctRes.verdict === 'ok' && !ctRes.conn && ctRes.ctinfo === IP_CT_UNTRACKED) {
+    // Neighbour discovery and MLD are never tracked (nf_conntrack_proto_icmpv6.c noct_valid_new).
+    skb.untracked = true;
+    skb.ctinfo = IP_CT_UNTRACKED;
+    if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state: 'UNTRACKED', dir: '-', id: 0, detail: ctRes.detail });
+    return true;
   }
   if (ctRes.verdict === 'invalid' || !ctRes.conn) {
     skb.ct = null;
@@ -221,9 +285,10 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
  * run the nat chains of this hook until one binds; no binding → null binding. Then translate the
  * packet from the binding (nf_nat_packet), in both directions.
  */
-function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
+function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4, family: 'ip' | 'ip6'): boolean {
   const conn = skb.ct;
-  if (!conn || skb.untracked || skb.info.l3 !== 1) return true;
+  const v6 = skb.info.l3 === L3_IPV6;
+  if (!conn || skb.untracked || (skb.info.l3 !== 1 && !v6)) return true;
   const ns = skb.ns!;
   const rt = dp.nsrt(ns);
   const manip: NatManip = hook === 'prerouting' || hook === 'output' ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC;
@@ -231,7 +296,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
   natCreated = false;
   if ((ctinfo === IP_CT_NEW || ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY) && !nfNatInitialized(conn, manip)) {
     if (ctinfo === IP_CT_NEW) {
-      const natChains = rt.rules.chainsFor('ip', hook).filter((c) => c.base!.type === 'nat');
+      const natChains = rt.rules.chainsFor(family, hook).filter((c) => c.base!.type === 'nat');
       for (const c of natChains) {
         if (!runChain(dp, skb, c, hook)) return false;
         const req = dp.st.nat;
@@ -248,11 +313,12 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
     const before = hdrOf(skb)!;
     const i = skb.info;
     dp.work.nats++;
-    if (!natManipPkt4(skb.data, i.l3Off, i.l4Off, i.l4proto, natRw)) {
+    const ok = v6 ? natManipPkt6(skb.data, i.l3Off, i.l4Off, i.fragOff > 0 ? 0 : i.l4proto, natRw) : natManipPkt4(skb.data, i.l3Off, i.l4Off, i.l4proto, natRw);
+    if (!ok) {
       dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_manip_pkt' }, 'packet too short to translate');
       return false;
     }
-    decodeL3(i, skb.data, i.l3Off, skb.len, skb.len, 0x0800, { verifyChecksums: false });
+    decodeL3(i, skb.data, i.l3Off, skb.len, skb.len, v6 ? 0x86dd : 0x0800, { verifyChecksums: false });
     const after = hdrOf(skb)!;
     const kind = manip === NF_NAT_MANIP_SRC ? 'snat' : 'dnat';
     const rec = dp.recOf(skb);
@@ -265,6 +331,7 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4): boolean {
 function natBind(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hook4): boolean {
   const ns = skb.ns!;
   const conn = skb.ct!;
+  if (skb.info.l3 === L3_IPV6) return natBind6(dp, skb, req, manip, hook);
   let minAddr = req.minAddr, maxAddr = req.maxAddr;
   if (req.kind === 'masquerade') {
     // nf_nat_masquerade_ipv4(): the source address the route out of oif would choose.
@@ -315,9 +382,77 @@ function natBind(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hoo
   return true;
 }
 
-/** nft_reject_ipv4 / ipt_REJECT: send the TCP RST or ICMP error the rule asks for. */
+/**
+ * NAT66 (nf_nat_masquerade_ipv6, nf_nat_redirect_ipv6): masquerade takes the source address
+ * ipv6_dev_get_saddr picks on the output device for the destination; redirect the first address of
+ * the input device (::1 for local output). Rules with explicit IPv6 addresses are refused when the
+ * ruleset is compiled; a rule with an IPv4 address met by an IPv6 packet (an inet table) is reported
+ * as unmodelled.
+ */
+function natBind6(dp: Datapath, skb: Skb, req: NatReq, manip: NatManip, hook: Hook4): boolean {
+  const ns = skb.ns!;
+  const conn = skb.ct!;
+  const i = skb.info;
+  let a: Uint8Array | null = null;
+  if (req.kind === 'masquerade') {
+    a = skb.oif ? ipv6DevGetSaddr(ns, skb.oif, skb.data, i.dstOff) : null;
+    if (!a) {
+      dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_masquerade', detail: `no IPv6 address on ${skb.oif?.name ?? '?'}` });
+      return false;
+    }
+  } else if (req.kind === 'redirect') {
+    if (hook === 'output') a = LOOPBACK6;
+    else {
+      const list = skb.iif ? skb.iif.ifa6.filter((x) => !x.flags.includes('tentative')) : [];
+      a = (list.find((x) => x.scope === 'global') ?? list[0])?.addr ?? null;
+    }
+    if (!a) {
+      dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_redirect', detail: 'no IPv6 address on the input device' });
+      return false;
+    }
+  } else if (req.minAddr) {
+    if (!skb.generated) dp.final(dp.recOf(skb), { verdict: 'unmodelled', ns: ns.name, detail: `${natReqText(req)} (an IPv4 address) met an IPv6 packet: the inet NAT family check is not modelled` });
+    return false;
+  }
+  let flags = 0;
+  if (req.flags.includes('random')) flags |= NF_NAT_RANGE_PROTO_RANDOM;
+  if (req.flags.includes('fully-random')) flags |= NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+  if (req.flags.includes('persistent')) flags |= NF_NAT_RANGE_PERSISTENT;
+  const range = a
+    ? NatRange.v6(a, a, req.minPort ? req.minPort : -1, req.minPort ? req.maxPort : -1, flags)
+    : req.minPort ? NatRange.ports(req.minPort, req.maxPort, flags) : Object.assign(new NatRange(), { flags });
+  const ok = nfNatSetupInfo(dp.nsrt(ns).ct!, conn, range, manip, dp.now);
+  if (dp.tracing) dp.step({ kind: 'local', ns: ns.name, what: `nat binding ${natReqText(req)}${a ? ` (${formatIpv6(a)})` : ''}${ok ? '' : ' failed: no free tuple'}` });
+  if (!ok) {
+    dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_setup_info', detail: 'no unique tuple in range' });
+    return false;
+  }
+  natCreated = true;
+  return true;
+}
+
+const LOOPBACK6 = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+/** ICMPv6 destination unreachable codes of nft `reject` (icmpv6 and icmpx names; RFC 4443 §3.1). */
+const REJECT6_CODES: Record<string, number> = {
+  'no-route': 0, 'admin-prohibited': 1, 'addr-unreachable': 3, 'port-unreachable': 4, 'policy-fail': 5, 'reject-route': 6,
+  'host-unreachable': 3, 'net-unreachable': 0, 'prot-unreachable': 4, 'net-prohibited': 1, 'host-prohibited': 1,
+};
+
+/** nft_reject_ipv4/ipv6 / ipt_REJECT / ip6t_REJECT: send the TCP RST or ICMP error the rule asks for. */
 function nfReject(dp: Datapath, skb: Skb, type: string | null, code: string | null): void {
+  if (skb.info.l3 === L3_IPV6) {
+    // nf_send_reset6, or nf_send_unreach6 (icmp6_send).
+    if (type === 'tcp reset') {
+      if (skb.info.l4proto === 6) tcpV6SendReset(dp, skb, 'reject');
+      return;
+    }
+    if (type === 'icmp') return; // `reject with icmp ...` in an inet table matches IPv4 only
+    icmp6Send(dp, skb, ICMP6_DST_UNREACH, REJECT6_CODES[code ?? 'port-unreachable'] ?? 4, 0, 'reject');
+    return;
+  }
   if (skb.info.l3 !== 1) return;
+  if (type === 'icmpv6') return;
   if (type === 'tcp reset') {
     if (skb.info.l4proto === 6) tcpV4SendReset(dp, skb, 'reject');
     return;
@@ -332,7 +467,17 @@ function nfReject(dp: Datapath, skb: Skb, type: string | null, code: string | nu
 /** A stable per-flow hash (for deterministic `statistic random`, ECMP). */
 export function flowHash(skb: Skb): number {
   const i = skb.info;
-  let h = Math.imul(i.src4 ^ 0x9e3779b9, 0x85ebca6b) ^ i.dst4;
+  let s = i.src4, d = i.dst4;
+  if (i.l3 === L3_IPV6 && i.srcOff >= 0) {
+    // Fold the 16-byte addresses to 32 bits each (words XORed).
+    const b = skb.data;
+    s = d = 0;
+    for (let k = 0; k < 16; k += 4) {
+      s ^= (b[i.srcOff + k] << 24) | (b[i.srcOff + k + 1] << 16) | (b[i.srcOff + k + 2] << 8) | b[i.srcOff + k + 3];
+      d ^= (b[i.dstOff + k] << 24) | (b[i.dstOff + k + 1] << 16) | (b[i.dstOff + k + 2] << 8) | b[i.dstOff + k + 3];
+    }
+  }
+  let h = Math.imul(s ^ 0x9e3779b9, 0x85ebca6b) ^ d;
   h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35) ^ ((i.sport & 0xffff) << 16 | (i.dport & 0xffff)) ^ i.l4proto;
   h ^= h >>> 13;
   return h >>> 0;

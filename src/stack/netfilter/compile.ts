@@ -8,6 +8,8 @@
  */
 import { ConfigError } from '../../errors.js';
 import { maskOf, parseIpv4, parseMac } from '../inet.js';
+import { parseIpv6 } from '../wire/decode.js';
+import { Flowi6, Fib6Result, RTN_LOCAL as RTN6_LOCAL, RTN_ANYCAST as RTN6_ANYCAST, needStrict6, isMulticast6, isLoopback6, isLinkLocal6 } from '../route6.js';
 import type { Skb } from '../skb.js';
 import { NFPROTO_IPV4, NFPROTO_IPV6, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST } from '../skb.js';
 import type { BaseChainIR, ChainIR, ExprIR, Family, MatchExpr, NatExpr, RulesetIR, Selector, SetIR, TableIR, Value, VerdictExpr } from './ir.js';
@@ -518,6 +520,21 @@ function compilePayload(proto: string, field: string, w: Where): Sel {
       return (skb) => (skb.info.l3 === 2 ? skb.info.l4proto : NONE);
     case 'ip6 hoplimit':
       return (skb) => (skb.info.l3 === 2 ? skb.info.ttl : NONE);
+    // IPv6 addresses are compared as 32 hex digits (addr6Hex): prefixes and ranges then work on text.
+    case 'ip6 saddr':
+      return (skb) => (skb.info.l3 === 2 && skb.info.srcOff >= 0 ? addr6Hex(skb.data, skb.info.srcOff) : NONE);
+    case 'ip6 daddr':
+      return (skb) => (skb.info.l3 === 2 && skb.info.dstOff >= 0 ? addr6Hex(skb.data, skb.info.dstOff) : NONE);
+    case 'ip6 length':
+      return (skb) => (skb.info.l3 === 2 ? (skb.data[skb.info.l3Off + 4] << 8) | skb.data[skb.info.l3Off + 5] : NONE);
+    case 'ip6 flowlabel':
+      return (skb) => (skb.info.l3 === 2 ? ((skb.data[skb.info.l3Off + 1] & 0x0f) << 16) | (skb.data[skb.info.l3Off + 2] << 8) | skb.data[skb.info.l3Off + 3] : NONE);
+    case 'ip6 dscp':
+      return (skb) => (skb.info.l3 === 2 ? skb.info.tos >> 2 : NONE);
+    case 'ip6 ecn':
+      return (skb) => (skb.info.l3 === 2 ? skb.info.tos & 3 : NONE);
+    case 'ip6 version':
+      return (skb) => (skb.info.l3 === 2 ? 6 : NONE);
     case 'tcp sport':
       return (skb) => (l4Of(skb) === 6 ? skb.info.sport : NONE);
     case 'tcp dport':
@@ -621,7 +638,9 @@ function compileFib(flags: string[], result: 'oif' | 'oifname' | 'type', w: Wher
   if (useSaddr === flags.includes('daddr')) return fail(w, 'fib needs exactly one of saddr and daddr');
   const fl = new Flowi4();
   const res = new FibResult();
+  const fib6 = compileFib6(useSaddr, useIif, useOif, useMark, result);
   return (skb) => {
+    if (skb.info.l3 === 2) return fib6(skb);
     if (skb.info.l3 !== 1) return -1;
     const ns = skb.ns!;
     if (result === 'type' && !useIif && !useOif) {
@@ -642,6 +661,52 @@ function compileFib(flags: string[], result: 'oif' | 'oifname' | 'type', w: Wher
     const dev = r.nh[0].dev;
     if (useIif && dev !== skb.iif && r.type !== 2) return result === 'oifname' ? '' : -1;
     return dev ? dev.name : '';
+  };
+}
+
+/**
+ * nft_fib_ipv6.c: nft_fib6_eval_type / nft_fib6_eval. The lookup is ip6_route_lookup from loopback
+ * (link-local addresses bound to the device); `type` answers local / anycast / multicast / reject
+ * types / unicast; `oif` the route's device, when it is the one given (`. iif` / `. oif`).
+ */
+function compileFib6(useSaddr: boolean, useIif: boolean, useOif: boolean, useMark: boolean, result: 'oif' | 'oifname' | 'type'): (skb: Skb) => number | string {
+  const fl = new Flowi6();
+  const res = new Fib6Result();
+  // No route: ifindex 0, which `missing` compares against (nft_json turns exists/missing into != 0 / == 0).
+  const miss = result === 'oifname' ? '' : result === 'type' ? 7 : 0;
+  return (skb) => {
+    const ns = skb.ns!;
+    const i = skb.info, b = skb.data;
+    const aOff = useSaddr ? i.srcOff : i.dstOff;
+    fl.setAddrs(b, aOff, useSaddr ? i.dstOff : i.srcOff);
+    const dev = useIif ? skb.iif : useOif ? skb.oif : null;
+    fl.iif = null;
+    fl.oif = isLinkLocal6(b, aOff) ? dev ?? skb.dev : dev;
+    fl.strict = isLinkLocal6(b, aOff) || (needStrict6(b, aOff) && fl.oif !== null);
+    fl.mark = useMark ? skb.mark : 0;
+    fl.proto = i.l4proto;
+    fl.sport = fl.dport = 0;
+    fl.tclass = 0;
+    if (result === 'type') {
+      if (dev && dev.ifa6.some((a) => a.addr.every((x, k) => x === b[aOff + k]))) return RTN6_LOCAL;
+      ns.fib6.lookup(fl, res);
+      if (res.err === 'EINVAL') return 6;
+      if (res.err === 'EACCES') return 8;
+      if (res.err) return 7;
+      const r = res.route!;
+      if (r.type === RTN6_ANYCAST) return RTN6_ANYCAST;
+      if (!dev && r.type === RTN6_LOCAL) return RTN6_LOCAL;
+      if (isMulticast6(b, aOff)) return 5;
+      if (isLoopback6(b, aOff)) return RTN6_LOCAL;
+      return 1;
+    }
+    if (useIif && skb.iif && skb.iif.kind === 'loopback') return result === 'oifname' ? skb.iif.name : skb.iif.name;
+    ns.fib6.lookup(fl, res);
+    const r = res.route;
+    if (!r || res.err || r.type === RTN6_LOCAL || r.type === RTN6_ANYCAST || r.type >= 6) return miss;
+    const out = res.nh?.dev ?? r.nh[0]?.dev ?? null;
+    if (!out || (dev && out !== dev)) return miss;
+    return out.name;
   };
 }
 
@@ -714,6 +779,27 @@ function compileMatch(e: MatchExpr, t: CompiledTable, w: Where, rs: CompiledRule
   }
 }
 
+/** Whether a selector's value is an IPv6 address (compared as addr6Hex text). */
+function isAddr6Sel(s: Selector): boolean {
+  return s.kind === 'payload' && s.proto === 'ip6' && (s.field === 'saddr' || s.field === 'daddr');
+}
+
+const HEX2: string[] = [];
+for (let k = 0; k < 256; k++) HEX2.push((k < 16 ? '0' : '') + k.toString(16));
+
+/** The 16 bytes at `off` as 32 lowercase hex digits: equal, prefix and range tests become string tests. */
+function addr6Hex(b: Uint8Array, off: number): string {
+  let s = '';
+  for (let k = 0; k < 16; k++) s += HEX2[b[off + k]];
+  return s;
+}
+
+/** IPv6 text to addr6Hex, or null. */
+function parseAddr6Hex(v: string): string | null {
+  const b = new Uint8Array(16);
+  return parseIpv6(v, b, 0) ? addr6Hex(b, 0) : null;
+}
+
 /** Whether a selector's value is an IPv4 address. */
 function isAddrSel(s: Selector): boolean {
   return (s.kind === 'payload' && (s.proto === 'ip' || s.proto === 'arp') && (s.field.includes('saddr') || s.field.includes('daddr'))) ||
@@ -729,6 +815,11 @@ function scalarOf(v: Value, sel: Selector, w: Where): number | string {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return fail(w, `expected a single value, found ${JSON.stringify(v)}`);
   if (isIfnameSel(sel)) return v;
+  if (isAddr6Sel(sel)) {
+    const h = parseAddr6Hex(v);
+    if (h === null) return fail(w, `"${v}" is not an IPv6 address`);
+    return h;
+  }
   if (isAddrSel(sel)) {
     const a = parseIpv4(v);
     if (Number.isNaN(a)) return fail(w, `"${v}" is not an IPv4 address`);
@@ -777,6 +868,14 @@ function compileValueTest(v: Value, sel: Selector, t: CompiledTable, w: Where): 
     }
     return (x) => exact.has(x) || others.some((f) => f(x));
   }
+  if (typeof v === 'object' && 'prefix' in v && isAddr6Sel(sel)) {
+    const h = parseAddr6Hex(v.prefix.addr);
+    const len = v.prefix.len;
+    if (h === null || len < 0 || len > 128) return fail(w, `prefix "${v.prefix.addr}/${len}" is not IPv6`);
+    const whole = h.slice(0, len >> 2), bits = len & 3;
+    const mask = (0xf << (4 - bits)) & 0xf, nib = parseInt(h[len >> 2] ?? '0', 16) & mask;
+    return (x) => typeof x === 'string' && x.startsWith(whole) && (bits === 0 || (parseInt(x[len >> 2], 16) & mask) === nib);
+  }
   if (typeof v === 'object' && 'prefix' in v) {
     const a = parseIpv4(v.prefix.addr);
     if (Number.isNaN(a)) return fail(w, `prefix "${v.prefix.addr}/${v.prefix.len}" is not IPv4`);
@@ -785,6 +884,7 @@ function compileValueTest(v: Value, sel: Selector, t: CompiledTable, w: Where): 
   }
   if (typeof v === 'object' && 'range' in v) {
     const lo = scalarOf(v.range[0], sel, w), hi = scalarOf(v.range[1], sel, w);
+    if (isAddr6Sel(sel) && typeof lo === 'string' && typeof hi === 'string') return (x) => typeof x === 'string' && x.length === 32 && x >= lo && x <= hi;
     if (typeof lo !== 'number' || typeof hi !== 'number') return fail(w, 'a range needs numeric bounds');
     return (x) => typeof x === 'number' && x >= lo && x <= hi;
   }
@@ -796,7 +896,7 @@ function compileValueTest(v: Value, sel: Selector, t: CompiledTable, w: Where): 
       const xs = String(x).split('\u0001');
       for (let i = 0; i < parts.length; i++) {
         const raw = xs[i];
-        const num = isIfnameSel(sub[i]) || (sub[i].kind === 'fib' && (sub[i] as { result: string }).result === 'oifname') ? raw : Number(raw);
+        const num = isIfnameSel(sub[i]) || isAddr6Sel(sub[i]) || (sub[i].kind === 'fib' && (sub[i] as { result: string }).result === 'oifname') ? raw : Number(raw);
         if (!parts[i](num)) return false;
       }
       return true;

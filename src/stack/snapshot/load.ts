@@ -13,6 +13,7 @@ import { FibRoute, FibRule, RTN_BLACKHOLE, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICA
 import { maskOf, parseIpv4, parseMac, parsePrefix4 } from '../inet.js';
 import { nudFromName, NUD_NOARP, NUD_PERMANENT } from '../neigh.js';
 import { parseSs } from '../socket.js';
+import { addKernelRoutes6, Fib6Route, Fib6Rule, parseIpv6Addr, parsePrefix6, refreshLocal6, route6Text, maskInPlace6 } from '../route6.js';
 import { parseNftJson } from '../netfilter/nft_json.js';
 import { parseIptablesSave } from '../netfilter/iptables_save.js';
 import { mergeRulesets } from '../netfilter/merge.js';
@@ -240,7 +241,18 @@ function loadNamespace(world: World, ns: Netns, dir: string, rel: string, opts: 
         });
         ns.local4.add(local);
       } else if (ai.family === 'inet6') {
-        d.addrs6.push(`${af.str(ai, 'local', p)}/${af.num(ai, 'prefixlen', p)}`);
+        const text = af.str(ai, 'local', p);
+        const prefixlen = af.num(ai, 'prefixlen', p);
+        const addr = parseIpv6Addr(text);
+        if (!addr) af.fail(`${p}.local`, `"${text}" is not an IPv6 address`);
+        if (prefixlen < 0 || prefixlen > 128) af.fail(`${p}.prefixlen`, `${prefixlen} is not an IPv6 prefix length`);
+        d.addrs6.push(`${text}/${prefixlen}`);
+        d.ifa6.push({
+          addr,
+          prefixlen,
+          scope: (typeof ai.scope === 'string' ? ai.scope : 'global') as 'global',
+          flags: IFA6_FLAGS.filter((k) => ai[k] === true),
+        });
       }
     });
   });
@@ -259,16 +271,29 @@ function loadNamespace(world: World, ns: Netns, dir: string, rel: string, opts: 
   const ruleText4 = readText(dir, 'rule4.json');
   if (ruleText4 === null) ns.fib4.defaultRules();
   else loadRules(ns, `${rel}/rule4.json`, jsonArray(`${rel}/rule4.json`, ruleText4));
+  // IPv6: `ip -j -6 route show table all` and `ip -j -6 rule show`; without them, what addrconf adds
+  // for the addresses and the default rules 0 local, 32766 main.
+  const routeText6 = readText(dir, 'route6.json');
+  if (routeText6 === null) addKernelRoutes6(ns);
+  else {
+    loadRoutes6(ns, `${rel}/route6.json`, jsonArray(`${rel}/route6.json`, routeText6));
+    refreshLocal6(ns);
+  }
+  const ruleText6 = readText(dir, 'rule6.json');
+  if (ruleText6 === null) ns.fib6.defaultRules();
+  else loadRules6(ns, `${rel}/rule6.json`, jsonArray(`${rel}/rule6.json`, ruleText6));
 
-  // Neighbours (IPv4; IPv6 entries are kept for display only).
+  // Neighbours: IPv4 entries in neigh, IPv6 ones in neigh6.
   const nf: JsonFile = new JsonFile(`${rel}/neigh.json`);
   jsonArray(`${rel}/neigh.json`, readText(dir, 'neigh.json')).forEach((e, i) => {
     const p = `[${i}]`;
     const dst = nf.str(e, 'dst', p);
-    if (dst.includes(':')) return;
-    const addr = nf.ipv4(e, 'dst', p);
     const dev = ns.byName.get(nf.str(e, 'dev', p));
     if (!dev) nf.fail(`${p}.dev`, `"${e.dev}" is not in link.json`);
+    const v6 = dst.includes(':');
+    const a6 = v6 ? parseIpv6Addr(dst) : null;
+    if (v6 && !a6) nf.fail(`${p}.dst`, `"${dst}" is not an IPv6 address`);
+    const addr = v6 ? 0 : nf.ipv4(e, 'dst', p);
     const states = Array.isArray(e.state) ? (e.state as string[]) : [];
     let state = 0;
     for (const s of states) {
@@ -276,7 +301,7 @@ function loadNamespace(world: World, ns: Netns, dir: string, rel: string, opts: 
       if (b < 0) nf.fail(`${p}.state`, `"${s}" is not a neighbour state`);
       state |= b;
     }
-    const n = ns.neigh.create(dev, addr);
+    const n = a6 ? ns.neigh6.create(dev, ns.addr6Ids.id(a6)) : ns.neigh.create(dev, addr);
     n.state = state;
     const ll = nf.optStr(e, 'lladdr', p);
     if (ll) {
@@ -470,6 +495,135 @@ function adoptNftHandles(merged: RulesetIR, nft: RulesetIR): void {
       c.rules.forEach((r, i) => (r.nftHandle = tc.rules[i].handle));
     }
   }
+}
+
+/** `ip -j addr` flags of an IPv6 address that the datapath looks at. */
+const IFA6_FLAGS = ['tentative', 'dadfailed', 'deprecated', 'optimistic', 'nodad', 'noprefixroute', 'temporary', 'mngtmpaddr', 'home'];
+
+/** `ip -j -6 route show table all`. */
+function loadRoutes6(ns: Netns, file: string, routes: J[]): void {
+  const jf: JsonFile = new JsonFile(file);
+  const ip6 = (o: J, key: string, path: string): Uint8Array => {
+    const s = jf.str(o, key, path);
+    const a = parseIpv6Addr(s);
+    if (!a) jf.fail(`${path}.${key}`, `"${s}" is not an IPv6 address`);
+    return a;
+  };
+  routes.forEach((o, i) => {
+    const p = `[${i}]`;
+    const r = new Fib6Route();
+    const type = jf.optStr(o, 'type', p) ?? 'unicast';
+    const t = ROUTE_TYPES[type];
+    if (t === undefined || t === RTN_BROADCAST) jf.fail(`${p}.type`, `"${type}" is not supported`);
+    r.type = t;
+    const dst = jf.str(o, 'dst', p);
+    const pfx = parsePrefix6(dst);
+    if (!pfx) jf.fail(`${p}.dst`, `"${dst}" is not an IPv6 destination`);
+    r.dst = pfx.addr;
+    r.len = pfx.len;
+    r.table = tableId(jf, o.table, `${p}.table`);
+    r.metric = jf.optNum(o, 'metric', p, t === RTN_LOCAL || t === RTN_ANYCAST ? 0 : 1024);
+    r.proto = jf.optStr(o, 'protocol', p) ?? '';
+    r.pref = jf.optStr(o, 'pref', p) ?? '';
+    if (jf.optStr(o, 'prefsrc', p)) r.prefsrc = ip6(o, 'prefsrc', p);
+    const nhDev = (name: string | null, path: string) => {
+      if (name === null) return null;
+      const d = ns.byName.get(name);
+      if (!d) jf.fail(path, `device "${name}" is not in link.json`);
+      return d;
+    };
+    if (Array.isArray(o.nexthops)) {
+      (o.nexthops as J[]).forEach((nh, k) => {
+        const np = `${p}.nexthops[${k}]`;
+        r.nh.push({ gw: nh.gateway ? ip6(nh, 'gateway', np) : null, dev: nhDev(jf.optStr(nh, 'dev', np), `${np}.dev`), weight: jf.optNum(nh, 'weight', np, 1) });
+      });
+    } else if (o.dev !== undefined || o.gateway !== undefined) {
+      r.nh.push({ gw: o.gateway ? ip6(o, 'gateway', p) : null, dev: nhDev(jf.optStr(o, 'dev', p), `${p}.dev`), weight: 1 });
+    }
+    if (t === RTN_UNICAST && r.nh.length === 0) jf.fail(p, 'a unicast route needs a dev or gateway');
+    for (const nh of r.nh) {
+      if (nh.dev || !nh.gw) continue;
+      for (const d of ns.devs) for (const a of d.ifa6) {
+        const net = a.addr.slice();
+        maskInPlace6(net, a.prefixlen);
+        const g = nh.gw.slice();
+        maskInPlace6(g, a.prefixlen);
+        if (net.every((x, k) => x === g[k])) nh.dev = d;
+      }
+      if (!nh.dev) jf.fail(`${p}.gateway`, `no device has a prefix holding gateway ${o.gateway}`);
+    }
+    r.text = route6Text(r);
+    ns.fib6.add(r);
+  });
+}
+
+/** `ip -j -6 rule show`. */
+function loadRules6(ns: Netns, file: string, rules: J[]): void {
+  const jf: JsonFile = new JsonFile(file);
+  rules.forEach((o, i) => {
+    const p = `[${i}]`;
+    const r = new Fib6Rule();
+    r.pref = jf.num(o, 'priority', p);
+    r.invert = o.not === true;
+    const pfx = (key: 'src' | 'dst') => {
+      const s = jf.optStr(o, key, p);
+      if (!s || s === 'all') return;
+      const a = parseIpv6Addr(s);
+      if (!a) jf.fail(`${p}.${key}`, `"${s}" is not an IPv6 address`);
+      const len = jf.optNum(o, `${key}len`, p, 128);
+      maskInPlace6(a, len);
+      if (key === 'src') [r.src, r.srcLen] = [a, len];
+      else [r.dst, r.dstLen] = [a, len];
+    };
+    pfx('src');
+    pfx('dst');
+    r.iif = jf.optStr(o, 'iif', p) ?? jf.optStr(o, 'iifname', p);
+    r.oif = jf.optStr(o, 'oif', p) ?? jf.optStr(o, 'oifname', p);
+    const num = (k: string) => {
+      const v = o[k];
+      if (v === undefined) return 0;
+      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+      if (!Number.isFinite(n)) jf.fail(`${p}.${k}`, `${JSON.stringify(v)} is not a number`);
+      return n >>> 0;
+    };
+    r.fwmark = num('fwmark');
+    r.fwmask = o.fwmask !== undefined ? num('fwmask') : r.fwmark ? 0xffffffff : 0;
+    r.tclass = typeof o.tos === 'string' ? parseInt(o.tos, 16) || 0 : num('tos');
+    if (typeof o.suppress_prefixlen === 'number') r.suppressPrefixlen = o.suppress_prefixlen;
+    if (o.ipproto !== undefined) {
+      const v = o.ipproto;
+      r.ipproto = v === 'tcp' || v === 'ipproto-tcp' ? 6 : v === 'udp' || v === 'ipproto-udp' ? 17 : v === 'ipv6-icmp' || v === 'ipproto-ipv6-icmp' ? 58 : num('ipproto');
+    }
+    for (const k of ['sport', 'dport'] as const) {
+      if (o[k] === undefined) continue;
+      const m = /^(\d+)(?:-(\d+))?$/.exec(String(o[k]));
+      if (!m) jf.fail(`${p}.${k}`, `"${String(o[k])}" is not a port or range`);
+      if (k === 'sport') [r.sportLo, r.sportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
+      else [r.dportLo, r.dportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    }
+    const action = jf.optStr(o, 'action', p);
+    if (action === null || action === 'lookup' || action === 'to_tbl') {
+      r.action = 'lookup';
+      r.table = tableId(jf, o.table, `${p}.table`);
+    } else if (action === 'goto') {
+      r.action = 'goto';
+      r.gotoPref = num('target');
+    } else if (action === 'nop' || action === 'blackhole' || action === 'unreachable' || action === 'prohibit') {
+      r.action = action;
+    } else jf.fail(`${p}.action`, `"${action}" is not supported`);
+    if (o.l3mdev !== undefined || o.uidrange !== undefined || o.tun_id !== undefined) {
+      const k = o.l3mdev !== undefined ? 'l3mdev' : o.uidrange !== undefined ? 'uidrange' : 'tun_id';
+      jf.fail(`${p}.${k}`, `rule selector "${k}" is not modelled`);
+    }
+    const src = jf.optStr(o, 'src', p) ?? 'all';
+    const dst = jf.optStr(o, 'dst', p);
+    r.text = `${r.pref}:\t${r.invert ? 'not ' : ''}from ${src}${r.srcLen && r.srcLen < 128 ? '/' + r.srcLen : ''}` +
+      (dst && dst !== 'all' ? ` to ${dst}${r.dstLen < 128 ? '/' + r.dstLen : ''}` : '') +
+      (r.iif ? ` iif ${r.iif}` : '') + (r.oif ? ` oif ${r.oif}` : '') + (r.fwmark ? ` fwmark 0x${r.fwmark.toString(16)}` : '') +
+      (r.action === 'lookup' ? ` lookup ${tableName(r.table)}` : r.action === 'goto' ? ` goto ${r.gotoPref}` : ` ${r.action}`);
+    ns.fib6.rules.push(r);
+  });
+  ns.fib6.sortRules();
 }
 
 /**
