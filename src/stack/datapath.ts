@@ -304,6 +304,13 @@ function describeKey(skb: Skb, rec: PacketRecord): void {
     rec.sport = i.sport;
     rec.dport = i.dport;
     rec.icmpId = i.sport < 0 ? i.icmpId : -1;
+  } else if (i.l3 === L3_IPV6 && i.srcOff >= 0) {
+    // IPv6 addresses as text at once: 16-byte values have no cheap numeric form, and IPv6 is the rarer case.
+    rec.src6 = ipv6ToString(skb.data, i.srcOff);
+    rec.dst6 = ipv6ToString(skb.data, i.dstOff);
+    rec.sport = i.sport;
+    rec.dport = i.dport;
+    rec.icmpId = i.sport < 0 ? i.icmpId : -1;
   } else if (i.l3 === 3 && i.arpSpaOff >= 0) {
     const b = skb.data;
     rec.src4 = ((b[i.arpSpaOff] << 24) | (b[i.arpSpaOff + 1] << 16) | (b[i.arpSpaOff + 2] << 8) | b[i.arpSpaOff + 3]) >>> 0;

@@ -70,7 +70,7 @@ export function ip6Forward(dp: Datapath, skb: Skb, dev: NetDevice): void {
   }
   b[i.l3Off + 7] = hlim - 1;
   i.ttl = hlim - 1;
-  if (dp.tracing) dp.step({ kind: 'forward', ns: ns.name, ttl: hlim - 1 });
+  if (dp.tracing) dp.step({ kind: 'forward', ns: ns.name, ttl: hlim - 1, ip6: true });
   if (!nfHookIpv6(dp, skb, 'forward')) return;
   ip6Output(dp, skb);
 }

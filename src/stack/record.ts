@@ -23,7 +23,7 @@ export type Step =
   | { kind: 'nat'; ns: string; hook: string; manip: string; from: HdrTuple; to: HdrTuple; binding: string }
   | { kind: 'route'; ns: string; table: string; rule: string; route: string; result: string; oif?: string; via?: string; src?: string }
   | { kind: 'rpfilter'; ns: string; dev: string; mode: string; result: string }
-  | { kind: 'forward'; ns: string; ttl: number }
+  | { kind: 'forward'; ns: string; ttl: number; ip6?: true }
   | { kind: 'neigh'; ns: string; dev: string; addr: string; state: string; action: string; lladdr?: string }
   | { kind: 'socket'; ns: string; socket: string }
   | { kind: 'local'; ns: string; what: string }
@@ -106,6 +106,9 @@ export class PacketRecord {
   sport = -1;
   dport = -1;
   icmpId = -1;
+  /** IPv6 entry addresses (text; '' for other packets). */
+  src6 = '';
+  dst6 = '';
   len = 0;
 
   constructor(index: number, tsSec: number, tsNsec: number, inNs: string, inDev: string) {
@@ -157,10 +160,10 @@ export class PacketRecord {
     return p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : p === 58 ? 'icmpv6' : p >= 0 ? String(p) : '';
   }
 
-  /** The entry header as text (IPv4 and ARP; null otherwise). */
+  /** The entry header as text (IPv4, IPv6 and ARP; null otherwise). */
   get key(): HdrTuple | null {
-    if (this.l3 !== 1 && this.l3 !== 3) return null;
-    const t: HdrTuple = { src: formatIpv4(this.src4), dst: formatIpv4(this.dst4) };
+    if (this.l3 !== 1 && this.l3 !== 2 && this.l3 !== 3) return null;
+    const t: HdrTuple = this.l3 === 2 ? { src: this.src6, dst: this.dst6 } : { src: formatIpv4(this.src4), dst: formatIpv4(this.dst4) };
     if (this.sport >= 0) {
       t.sport = this.sport;
       t.dport = this.dport;

@@ -3,13 +3,14 @@
  * usual debugging order (namespace and device, bridge, firewall and conntrack, route and source,
  * neighbour, socket), ending with what to change when it died.
  */
+import { endpoint } from './format_text.js';
 import type { TraceRecord } from './schema.js';
 import type { Final, HdrTuple, Step } from '../stack/record.js';
 
 function tuple(t: HdrTuple | undefined): string {
   if (!t) return '?';
-  const s = t.sport !== undefined ? `${t.src}:${t.sport}` : t.src;
-  const d = t.dport !== undefined ? `${t.dst}:${t.dport}` : t.dst;
+  const s = endpoint(t.src, t.sport);
+  const d = endpoint(t.dst, t.dport);
   return `${s} → ${d}${t.icmp_id !== undefined ? ` (icmp id ${t.icmp_id})` : ''}`;
 }
 
@@ -46,7 +47,7 @@ function say(s: Step): string | null {
     case 'rpfilter':
       return `Reverse-path filter (${s.mode}) on ${s.dev}: ${s.result}.`;
     case 'forward':
-      return `Forwarded: TTL decremented to ${s.ttl}.`;
+      return `Forwarded: ${s.ip6 ? 'hop limit' : 'TTL'} decremented to ${s.ttl}.`;
     case 'neigh':
       return `Neighbour ${s.addr} on ${s.dev}: ${s.action}${s.lladdr ? ` (${s.lladdr})` : ''}.`;
     case 'socket':

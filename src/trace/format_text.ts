@@ -5,10 +5,16 @@
 import type { TraceRecord } from './schema.js';
 import type { Final, HdrTuple, Step } from '../stack/record.js';
 
+/** `addr:port`, with IPv6 addresses in brackets (`[2001:db8::1]:80`) so the port is unambiguous. */
+export function endpoint(addr: string, port: number | undefined): string {
+  if (port === undefined) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 function tuple(t: HdrTuple | undefined | null): string {
   if (!t) return '';
-  const s = t.sport !== undefined ? `${t.src}:${t.sport}` : t.src;
-  const d = t.dport !== undefined ? `${t.dst}:${t.dport}` : t.dst;
+  const s = endpoint(t.src, t.sport);
+  const d = endpoint(t.dst, t.dport);
   return `${s} > ${d}${t.icmp_id !== undefined ? ` id ${t.icmp_id}` : ''}`;
 }
 
@@ -29,7 +35,7 @@ function stepLine(s: Step): string {
     case 'rpfilter':
       return `rpfilt  ${s.ns}:${s.dev} ${s.mode}: ${s.result}`;
     case 'forward':
-      return `forward ${s.ns} ttl now ${s.ttl}`;
+      return `forward ${s.ns} ${s.ip6 ? 'hop limit' : 'ttl'} now ${s.ttl}`;
     case 'neigh':
       return `neigh   ${s.ns}:${s.dev} ${s.addr} ${s.action}${s.lladdr ? ` (${s.lladdr})` : ''}`;
     case 'socket':

@@ -40,6 +40,20 @@ export function formatWorld(w: World): string {
       s += `-- ip route show table ${tableName(t)}\n`;
       for (const l of lines) s += `${l}\n`;
     }
+    if (ns.fib6.all.length) {
+      s += `-- ip -6 rule\n`;
+      for (const r of ns.fib6.rules) s += `${r.text}\n`;
+      const byTable6 = new Map<number, string[]>();
+      for (const r of ns.fib6.all) {
+        const l = byTable6.get(r.table) ?? [];
+        l.push(r.text);
+        byTable6.set(r.table, l);
+      }
+      for (const [t, lines] of [...byTable6].sort((a, b) => order(a[0]) - order(b[0]))) {
+        s += `-- ip -6 route show table ${tableName(t)}\n`;
+        for (const l of lines) s += `${l}\n`;
+      }
+    }
     const neigh = [...ns.neigh.entries.values()];
     if (neigh.length) {
       s += `-- ip neigh\n`;

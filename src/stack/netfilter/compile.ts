@@ -657,9 +657,9 @@ function compileFib(flags: string[], result: 'oif' | 'oifname' | 'type', w: Wher
     ns.fib4.lookup(fl, res);
     const r = res.route;
     if (result === 'type') return r ? r.type : 7; // RTN_UNREACHABLE when nothing
-    if (!r || res.err || r.nh.length === 0) return result === 'oifname' ? '' : -1;
+    if (!r || res.err || r.nh.length === 0) return result === 'oifname' ? '' : 0; // no route: `oif missing` (== 0)
     const dev = r.nh[0].dev;
-    if (useIif && dev !== skb.iif && r.type !== 2) return result === 'oifname' ? '' : -1;
+    if (useIif && dev !== skb.iif && r.type !== 2) return result === 'oifname' ? '' : 0; // no route: `oif missing` (== 0)
     return dev ? dev.name : '';
   };
 }
