@@ -5,7 +5,7 @@
  * survives NAT and TTL changes (IP id, protocol, length, TCP seq/ack/flags, ICMP id/seq; ARP op and
  * addresses). What is left on either side is reported, grouped by where the model says the packet went.
  */
-import { PacketInfo, decodeFrame } from '../stack/wire/decode.js';
+import { PacketInfo, decodeFrame, ipv6ToString } from '../stack/wire/decode.js';
 import type { NetDevice } from '../stack/netdev.js';
 
 /** A frame on a device: observed in the capture, or predicted by the model. */
@@ -37,6 +37,16 @@ function fingerprint(frame: Uint8Array, len: number): { fp: string; loose: strin
     const tpa = ((b[i.arpTpaOff] << 24) | (b[i.arpTpaOff + 1] << 16) | (b[i.arpTpaOff + 2] << 8) | b[i.arpTpaOff + 3]) >>> 0;
     const k = `arp ${i.arpOp} ${spa} ${tpa}`;
     return { fp: k, loose: k, what: `ARP ${i.arpOp === 1 ? 'request' : 'reply'} ${ip(spa)} > ${ip(tpa)}` };
+  }
+  if (i.l3 === 2 && i.srcOff >= 0) {
+    // IPv6 has no IP id: length, next header and the transport fields NAT keeps (neighbour discovery
+    // by type and target). A retransmission with the same fields matches its first copy's prediction.
+    let l4 = '';
+    if (i.l4proto === 6) l4 = `${i.tcpSeq} ${i.tcpAck} ${i.tcpFlags}`;
+    else if (i.l4proto === 58) l4 = `${i.icmpType} ${i.icmpCode} ${i.icmpSeq} ${i.ndTargetOff >= 0 ? ipv6ToString(frame, i.ndTargetOff) : ''}`;
+    const k = `ip6 ${i.l4proto} ${i.l3Len} ${l4}`;
+    const ep = (off: number, port: number) => (port >= 0 ? `[${ipv6ToString(frame, off)}]:${port}` : ipv6ToString(frame, off));
+    return { fp: k, loose: k, what: `${i.l4proto === 6 ? 'tcp' : i.l4proto === 17 ? 'udp' : i.l4proto === 58 ? 'icmpv6' : `proto ${i.l4proto}`} ${ep(i.srcOff, i.sport)} > ${ep(i.dstOff, i.dport)}` };
   }
   if (i.l3 !== 1) return null;
   let l4 = '';
@@ -157,7 +167,7 @@ export function consistencyText(r: ConsistencyReport): string {
   s += `; ${miss} predicted but not in the capture, ${unexp} in the capture but not predicted\n`;
   for (const g of r.missing) {
     s += `  model says it left by ${g.dev} (${g.dir}), the capture does not show it: ${g.count}\n`;
-    for (const e of g.examples) s += `    packet #${e.index} ${e.packet}\n`;
+    for (const e of g.examples) s += `    ${e.index >= 0 ? `packet #${e.index}` : 'sent on a timer (no input packet: neighbour probe)'} ${e.packet}\n`;
   }
   for (const g of r.unexpected) {
     s += `  the capture shows on ${g.dev} (${g.dir}) what the model did not predict: ${g.count}\n`;
