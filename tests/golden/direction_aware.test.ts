@@ -41,3 +41,20 @@ describe('direction-aware replay of tcpdump -i any', () => {
     }
   });
 });
+
+describe('direction-aware replay of an IPv6 tcpdump -i any capture', () => {
+  const dir = resolve(__dirname, 'ipv6/firewall');
+  it('predicts every frame the kernel put on the host\'s devices (ipv6/firewall)', () => {
+    const cons = new Consistency();
+    runReplay(loadWorld(join(dir, 'world'), { allowUnsupported: false }), [parseInputArg(`${join(dir, 'evidence', 'host-any.pcapng')}@host`)], {
+      datapath: { verifyChecksums: false, trace: false, allowUnsupported: false, seed: 1 },
+      limit: 0,
+      consistency: cons,
+      onRecord: () => {},
+    });
+    const rep = cons.report();
+    expect(rep.observed).toBeGreaterThan(50);
+    expect(rep.missing).toEqual([]);
+    expect(rep.unexpected).toEqual([]);
+  });
+});
