@@ -152,9 +152,10 @@ afterAll(() => {
 
 for (const s of scenarios()) {
   if (s.skip) {
+    // The scenario's kernel trace is not available here (../shared/oracle missing): nothing to compare.
     console.warn(`nft_trace: skipping ${s.name}: ${s.skip}`);
     describe(s.name, () => {
-      it.skip(`skipped: ${s.skip}`, () => {});
+      it.skipIf(true)(`skipped: ${s.skip}`, () => {});
     });
     continue;
   }
