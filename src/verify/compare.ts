@@ -4,7 +4,8 @@
  * post-NAT header, devices crossed, the answers generated (RST, ICMP errors, echo replies) — and the
  * conntrack tables after the traffic. Also the agreement table and the text and JSON reports.
  */
-import { ICMP_NAMES } from '../stack/icmp.js'; // the model's names, so both sides compare by type/code
+import { ICMP_NAMES } from '../stack/icmp.js';
+import { icmp6Name } from '../stack/icmp6.js'; // the model's names, so both sides compare by type/code
 import type { TraceRecord } from '../trace/schema.js';
 import type { Final, HdrTuple, Step } from '../stack/record.js';
 import type { KernelFate } from './truth.js';
@@ -152,7 +153,9 @@ function emittedText(l: Array<{ type: string; ns: string; detail: string }>): st
   return [...new Set(l.map((e) => {
     if (e.type !== 'icmp-error') return `${e.type}@${e.ns}`;
     const tc = /^type (\d+) code (\d+)$/.exec(e.detail);
-    const name = tc ? ICMP_NAMES[`${tc[1]}/${tc[2]}`] ?? e.detail : e.detail.split(' (')[0];
+    const tc6 = /^icmp6 type (\d+) code (\d+)$/.exec(e.detail);
+    // The model names ICMPv6 errors with icmp6Name() ("hop-limit-exceeded (why)"); the kernel's are numbers.
+    const name = tc ? ICMP_NAMES[`${tc[1]}/${tc[2]}`] ?? e.detail : tc6 ? icmp6Name(Number(tc6[1]), Number(tc6[2])).split(' (')[0] : e.detail.split(' (')[0].replace(/^(packet-too-big) mtu \d+$/, '$1');
     return `${e.type}:${name}@${e.ns}`;
   }))].sort().join(' ');
 }

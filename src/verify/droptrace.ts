@@ -67,7 +67,7 @@ export class DropTrace {
       mkdirSync(inst);
       dt.write('trace_clock', 'mono');
       dt.write('buffer_size_kb', '4096');
-      dt.write('events/skb/kfree_skb/filter', 'protocol == 2048 || protocol == 2054');
+      dt.write('events/skb/kfree_skb/filter', 'protocol == 2048 || protocol == 2054 || protocol == 34525');
       dt.write('events/skb/kfree_skb/enable', '1');
       dt.write('events/skb/consume_skb/enable', '1');
       dt.write('tracing_on', '1');

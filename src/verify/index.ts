@@ -223,7 +223,7 @@ export function verifyText(res: VerifyResult, verbose = false): string {
       s += `${p.detailAgrees ? 'ok ' : 'DIFF'} #${p.index} ${p.input.replace(/^.*@/, '')} ${p.pkt}\n`;
       s += `      kernel: ${placeText(k)}${kr}${k.where ? ` at ${k.where.family} ${k.where.table} ${k.where.chain}` : ''}${k.out ? ` out ${hdr(k.out)}` : ''}\n`;
       s += `      model:  ${placeText(m)}${m.reason ? ` ${m.reason}` : ''}${m.where ? ` at ${m.where.family} ${m.where.table} ${m.where.chain}` : ''}${m.out ? ` out ${hdr(m.out)}` : ''}\n`;
-      const ke = k.emitted.filter((e) => e.type !== 'tcp-synack').map((e) => `${e.type}${e.detail.startsWith('type') ? ` ${e.detail}` : ''}@${e.ns}`);
+      const ke = k.emitted.filter((e) => e.type !== 'tcp-synack').map((e) => `${e.type}${/^(icmp6 )?type /.test(e.detail) ? ` ${e.detail}` : ''}@${e.ns}`);
       const me = m.emitted.map((e) => `${e.type}@${e.ns}`);
       if (ke.length || me.length) s += `      answers: kernel ${ke.join(', ') || '-'}; model ${me.join(', ') || '-'}\n`;
     }

@@ -10,14 +10,19 @@
  *
  * The kernel adds its own local/broadcast/connected routes when addresses are added, so routes with
  * `proto kernel` are skipped; so are the default rules 0/32766/32767 (deleted when the world lacks
- * one). IPv6 is disabled everywhere (not modelled yet, and it would add router solicitations and DAD
- * to every capture).
+ * one). IPv6 is built in the namespaces whose world uses it (any IPv6 address): addresses with
+ * `nodad` (and DAD, kernel-made link-local addresses and router solicitations off, so the kernel
+ * adds nothing the world lacks), routes and rules from fib6 except the kernel's own (proto kernel,
+ * the local table, fe80::/64, multicast), permanent neighbours, and the IPv6 sysctls. Namespaces
+ * without IPv6 (and the injector) keep it disabled: it would add router solicitations, MLD reports
+ * and DAD to every capture.
  */
 import { ConfigError } from '../errors.js';
 import type { World, Netns } from '../stack/netns.js';
 import type { NetDevice } from '../stack/netdev.js';
 import { formatIpv4, formatMac } from '../stack/inet.js';
 import { RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_NAMES, RTN_UNICAST, RTN_LOCAL, type FibRoute, type FibRule } from '../stack/route.js';
+import { formatIpv6, isLinkLocal6, isLoopback6, isMulticast6, type Fib6Route, type Fib6Rule, sysctl6 } from '../stack/route6.js';
 import { nudName, NUD_DELAY, NUD_NOARP, NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE, NUD_STALE } from '../stack/neigh.js';
 import type { RawRuleset } from './rulesets.js';
 
@@ -60,8 +65,9 @@ export interface EdgeLink {
 /** Sockets to open per namespace (TCP listen, UDP bind). */
 export interface ListenerSpec {
   ns: string;
-  tcp: Array<[string, number]>;
-  udp: Array<[string, number]>;
+  /** [address, port], and for IPv6 addresses whether the socket is v6only (ss prints `[::]`, not `*`). */
+  tcp: Array<[string, number, boolean?]>;
+  udp: Array<[string, number, boolean?]>;
 }
 
 /** The plan and the name maps. */
@@ -140,7 +146,7 @@ export function buildPlan(world: World, opts: PlanOptions): Plan {
   for (const ns of world.namespaces) step({ argv: ['ip', 'netns', 'add', kns(ns)], what: `create network namespace ${kns(ns)} (world namespace ${ns.name})` });
   step({ argv: ['ip', 'netns', 'add', plan.injNs], what: `create the injector namespace ${plan.injNs}` });
   for (const ns of world.namespaces) {
-    const kv = globalSysctls(ns, plan.notes);
+    const kv = globalSysctls(ns, plan.notes, uses6(ns));
     step({ argv: ['ip', 'netns', 'exec', kns(ns), 'sysctl', '-w', ...kv], what: `sysctls of ${ns.name}`, sysctl: true });
     step({ argv: ipn(ns, 'link', 'set', 'dev', 'lo', 'up'), what: `bring up lo in ${ns.name}` });
   }
@@ -253,7 +259,7 @@ export function buildPlan(world: World, opts: PlanOptions): Plan {
 
   // 4. Per-device sysctls: exactly what the model reads.
   for (const ns of world.namespaces) {
-    const kv = deviceSysctls(ns, kdev);
+    const kv = deviceSysctls(ns, kdev, uses6(ns));
     if (kv.length) step({ argv: ['ip', 'netns', 'exec', kns(ns), 'sysctl', '-w', ...kv], what: `per-device sysctls of ${ns.name}`, sysctl: true });
   }
 
@@ -271,9 +277,37 @@ export function buildPlan(world: World, opts: PlanOptions): Plan {
     }
   }
   for (const ns of world.namespaces) {
+    if (!uses6(ns)) continue;
+    for (const d of ns.devs) {
+      for (const a of d.ifa6) {
+        if (d.kind === 'loopback' && isLoopback6(a.addr)) continue;
+        const text = `${formatIpv6(a.addr)}/${a.prefixlen}`;
+        const args = ['-6', 'addr', 'add', text, 'dev', kdev(d), 'nodad'];
+        if (a.flags.includes('noprefixroute')) args.push('noprefixroute');
+        step({ argv: ipn(ns, ...args), what: `address ${text} on ${ns.name}:${d.name}` });
+      }
+    }
+  }
+  for (const ns of world.namespaces) {
     for (const r of ns.fib4.all) {
       if (r.proto === 'kernel') continue;
       step({ argv: ipn(ns, 'route', 'add', ...routeArgs(r, kdev)), what: `route "${r.text}" in ${ns.name}`, retry: true });
+    }
+  }
+  for (const ns of world.namespaces) {
+    if (!uses6(ns)) continue;
+    for (const r of ns.fib6.all) {
+      if (r.proto === 'kernel' || r.table === RT_TABLE_LOCAL || isMulticast6(r.dst) || (r.len === 64 && isLinkLocal6(r.dst) && r.nh.every((h) => !h.gw))) continue;
+      step({ argv: ipn(ns, '-6', 'route', 'add', ...route6Args(r, kdev)), what: `IPv6 route "${r.text}" in ${ns.name}`, retry: true });
+    }
+    for (const [pref, table] of [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN]] as const) {
+      if (!ns.fib6.rules.some((r) => isDefaultRule6(r, pref, table))) {
+        step({ argv: ipn(ns, '-6', 'rule', 'del', 'pref', String(pref)), what: `delete the default IPv6 rule ${pref} in ${ns.name} (the world has none)` });
+      }
+    }
+    for (const r of ns.fib6.rules) {
+      if (isDefaultRule6(r, 0, RT_TABLE_LOCAL) || isDefaultRule6(r, 32766, RT_TABLE_MAIN)) continue;
+      step({ argv: ipn(ns, '-6', 'rule', 'add', ...rule6Args(r)), what: `IPv6 rule "${r.text.replace(/\t/g, ' ')}" in ${ns.name}` });
     }
   }
   for (const ns of world.namespaces) {
@@ -298,6 +332,19 @@ export function buildPlan(world: World, opts: PlanOptions): Plan {
       step({
         argv: ipn(ns, 'neigh', 'replace', formatIpv4(n.addr), 'dev', kdev(n.dev), 'lladdr', formatMac(n.macHi, n.macLo), 'nud', nudName(st).toLowerCase()),
         what: `neighbour ${formatIpv4(n.addr)} on ${ns.name}:${n.dev.name}`,
+      });
+    }
+    for (const n of ns.neigh6.entries.values()) {
+      const st = n.state;
+      const a = formatIpv6(ns.addr6Ids.addr(n.addr));
+      const usable = st & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE);
+      if (!usable || n.macHi < 0 || !uses6(ns)) {
+        if (st) plan.notes.push(`${ns.name}: IPv6 neighbour ${a} dev ${n.dev.name} (${nudName(st)}) is not created: the kernel resolves it again`);
+        continue;
+      }
+      step({
+        argv: ipn(ns, '-6', 'neigh', 'replace', a, 'dev', kdev(n.dev), 'lladdr', formatMac(n.macHi, n.macLo), 'nud', nudName(st).toLowerCase()),
+        what: `IPv6 neighbour ${a} on ${ns.name}:${n.dev.name}`,
       });
     }
     for (const d of ns.devs) {
@@ -338,8 +385,13 @@ export function buildPlan(world: World, opts: PlanOptions): Plan {
       const listening = s.proto === 'tcp' ? s.state === 'LISTEN' : s.peerPort === 0;
       if (!listening || s.localPort === 0) continue;
       let addr: string;
+      let v6only: boolean | undefined;
       if (s.family === 4) addr = formatIpv4(s.localAddr);
-      else if (s.local6 === '::') addr = '0.0.0.0';
+      else if (uses6(ns)) {
+        addr = s.local6;
+        // ss prints a dual-stack wildcard as `*:80` and a v6only one as `[::]:80` (the local address is field 5).
+        v6only = s.local6 === '::' && !(s.text.trim().split(/\s+/)[4] ?? '').startsWith('*:');
+      } else if (s.local6 === '::') addr = '0.0.0.0';
       else {
         plan.notes.push(`${ns.name}: socket ${s.name()} is IPv6-only; not opened`);
         continue;
@@ -347,7 +399,7 @@ export function buildPlan(world: World, opts: PlanOptions): Plan {
       const key = `${s.proto} ${addr}:${s.localPort}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      (s.proto === 'tcp' ? spec.tcp : spec.udp).push([addr, s.localPort]);
+      (s.proto === 'tcp' ? spec.tcp : spec.udp).push(v6only === undefined ? [addr, s.localPort] : [addr, s.localPort, v6only]);
     }
     if (spec.tcp.length || spec.udp.length) plan.listeners.push(spec);
   }
@@ -367,9 +419,33 @@ function kvArg(key: string, value: string): string {
   return `${key}=${value.replace(/\s+/g, '\t')}`;
 }
 
-function globalSysctls(ns: Netns, notes: string[]): string[] {
+/** True when the world gives this namespace any IPv6 address (a lab mentioning IPv6, a snapshot with it on). */
+export function uses6(ns: Netns): boolean {
+  return ns.sysctl.get('net.ipv6.conf.all.disable_ipv6') !== '1' && ns.devs.some((d) => d.ifa6.length > 0);
+}
+
+const GLOBAL6_RE = new RegExp(
+  '^net\\.ipv6\\.(conf\\.(all|default)\\.(hop_limit|mtu|accept_source_route|proxy_ndp|accept_untracked_na|drop_unsolicited_na|' +
+    'ignore_routes_with_linkdown|disable_policy|seg6_enabled)|icmp\\.[a-z_]+|neigh\\.default\\.[a-z_]+)$',
+);
+const DEV6_LEAVES = new Set(['hop_limit', 'mtu', 'accept_source_route', 'proxy_ndp', 'accept_untracked_na', 'drop_unsolicited_na', 'ignore_routes_with_linkdown']);
+
+function globalSysctls(ns: Netns, notes: string[], v6: boolean): string[] {
   const s = ns.sysctl;
-  const out: string[] = [kvArg('net/ipv6/conf/all/disable_ipv6', '1'), kvArg('net/ipv6/conf/default/disable_ipv6', '1')];
+  const out: string[] = [];
+  if (!v6) out.push(kvArg('net/ipv6/conf/all/disable_ipv6', '1'), kvArg('net/ipv6/conf/default/disable_ipv6', '1'));
+  else {
+    // IPv6 on, and nothing the world lacks: no DAD, no kernel-made link-local addresses (the world's
+    // own are added with nodad), no router solicitations or RAs. Written before any device exists, so
+    // every device inherits conf.default; forwarding goes through conf.all (it sets default too).
+    out.push(kvArg('net/ipv6/conf/all/disable_ipv6', '0'), kvArg('net/ipv6/conf/default/disable_ipv6', '0'));
+    for (const scope of ['all', 'default']) {
+      out.push(kvArg(`net/ipv6/conf/${scope}/accept_dad`, '0'), kvArg(`net/ipv6/conf/${scope}/addr_gen_mode`, '1'),
+        kvArg(`net/ipv6/conf/${scope}/router_solicitations`, '0'), kvArg(`net/ipv6/conf/${scope}/accept_ra`, '0'));
+    }
+    out.push(kvArg('net/ipv6/conf/all/forwarding', s.get('net.ipv6.conf.all.forwarding') ?? '0'));
+    for (const [k, v] of s.values) if (GLOBAL6_RE.test(k)) out.push(kvArg(k.replace(/\./g, '/'), v));
+  }
   // ip_forward first: writing it resets conf.all.forwarding and every device's flag.
   out.push(kvArg('net/ipv4/ip_forward', s.get('net.ipv4.ip_forward') ?? '0'));
   for (const scope of ['all', 'default']) {
@@ -391,11 +467,23 @@ function globalSysctls(ns: Netns, notes: string[]): string[] {
   return out;
 }
 
-function deviceSysctls(ns: Netns, kdev: (d: NetDevice) => string): string[] {
+function deviceSysctls(ns: Netns, kdev: (d: NetDevice) => string, v6: boolean): string[] {
   const s = ns.sysctl;
   const out: string[] = [];
   for (const d of ns.devs) {
     const k = kdev(d);
+    if (v6 && d.kind !== 'loopback') {
+      out.push(kvArg(`net/ipv6/conf/${k}/forwarding`, String(sysctl6(ns, d.name, 'forwarding'))));
+      for (const [key, v] of s.values) {
+        for (const kind of ['conf', 'neigh'] as const) {
+          const pfx = `net.ipv6.${kind}.${d.name}.`;
+          if (!key.startsWith(pfx)) continue;
+          const leaf = key.slice(pfx.length);
+          if (leaf.includes('.') || (kind === 'conf' && !DEV6_LEAVES.has(leaf))) continue;
+          out.push(kvArg(`net/ipv6/${kind}/${k}/${leaf}`, v));
+        }
+      }
+    }
     out.push(kvArg(`net/ipv4/conf/${k}/forwarding`, s.forwarding(d.name) ? '1' : '0'));
     for (const leaf of MODEL_CONF) out.push(kvArg(`net/ipv4/conf/${k}/${leaf}`, String(s.devConf(d.name, leaf))));
     for (const [key, v] of s.values) {
@@ -442,6 +530,56 @@ export function routeArgs(r: FibRoute, kdev: (d: NetDevice) => string): string[]
       a.push('weight', String(h.weight));
     }
   }
+  return a;
+}
+
+function isDefaultRule6(r: Fib6Rule, pref: number, table: number): boolean {
+  return r.pref === pref && r.action === 'lookup' && r.table === table && !r.invert && r.srcLen === 0 && r.dstLen === 0 && r.iif === null &&
+    r.oif === null && r.fwmark === 0 && r.fwmask === 0 && r.tclass === 0 && r.ipproto === 0 && r.sportHi === 0 && r.dportHi === 0 && r.suppressPrefixlen < 0;
+}
+
+/** `ip -6 route add` arguments from the route's fields. */
+export function route6Args(r: Fib6Route, kdev: (d: NetDevice) => string): string[] {
+  const a: string[] = [];
+  if (r.type !== RTN_UNICAST) a.push(RTN_NAMES[r.type]);
+  a.push(r.len === 0 ? 'default' : `${formatIpv6(r.dst)}/${r.len}`);
+  if (r.table !== RT_TABLE_MAIN) a.push('table', String(r.table));
+  if (r.proto && r.proto !== 'kernel') a.push('proto', r.proto);
+  if (r.prefsrc) a.push('src', formatIpv6(r.prefsrc));
+  a.push('metric', String(r.metric));
+  if (r.pref && r.pref !== 'medium') a.push('pref', r.pref);
+  if (r.nh.length === 1) {
+    const h = r.nh[0];
+    if (h.gw) a.push('via', formatIpv6(h.gw));
+    if (h.dev) a.push('dev', kdev(h.dev));
+  } else {
+    for (const h of r.nh) {
+      a.push('nexthop');
+      if (h.gw) a.push('via', formatIpv6(h.gw));
+      if (h.dev) a.push('dev', kdev(h.dev));
+      a.push('weight', String(h.weight));
+    }
+  }
+  return a;
+}
+
+/** `ip -6 rule add` arguments from the rule's fields. */
+export function rule6Args(r: Fib6Rule): string[] {
+  const a: string[] = ['pref', String(r.pref)];
+  if (r.invert) a.push('not');
+  if (r.srcLen) a.push('from', `${formatIpv6(r.src)}/${r.srcLen}`);
+  if (r.dstLen) a.push('to', `${formatIpv6(r.dst)}/${r.dstLen}`);
+  if (r.iif !== null) a.push('iif', r.iif);
+  if (r.oif !== null) a.push('oif', r.oif);
+  if (r.fwmark || r.fwmask) a.push('fwmark', `0x${r.fwmark.toString(16)}/0x${(r.fwmask || 0xffffffff).toString(16)}`);
+  if (r.tclass) a.push('tos', String(r.tclass));
+  if (r.ipproto) a.push('ipproto', String(r.ipproto));
+  if (r.sportHi) a.push('sport', r.sportLo === r.sportHi ? String(r.sportLo) : `${r.sportLo}-${r.sportHi}`);
+  if (r.dportHi) a.push('dport', r.dportLo === r.dportHi ? String(r.dportLo) : `${r.dportLo}-${r.dportHi}`);
+  if (r.action === 'lookup') a.push('lookup', String(r.table));
+  else if (r.action === 'goto') a.push('goto', String(r.gotoPref));
+  else a.push(r.action);
+  if (r.suppressPrefixlen >= 0) a.push('suppress_prefixlength', String(r.suppressPrefixlen));
   return a;
 }
 

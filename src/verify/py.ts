@@ -74,7 +74,8 @@ sys.stdout.flush()
 `;
 
 /**
- * Listeners. argv: SPEC.json LOG. SPEC = {"tcp": [[addr, port]...], "udp": [[addr, port]...]}.
+ * Listeners. argv: SPEC.json LOG. SPEC = {"tcp": [[addr, port(, v6only)]...], "udp": [...]}; an address
+ * with a colon is IPv6 (AF_INET6, IPV6_V6ONLY as given; IPv4-mapped peers are logged as IPv4).
  * Binds every socket (TCP listen, UDP bind), prints "ready" (or "bindfail ADDR PORT ERRNO" lines
  * first), then logs what arrives as JSON lines: accepted TCP connections and UDP datagrams with the
  * local address they were sent to (IP_PKTINFO). Runs until killed.
@@ -85,11 +86,19 @@ import json, select, socket, sys, time
 spec = json.load(open(sys.argv[1]))
 log = open(sys.argv[2], 'a', buffering=1)
 IP_PKTINFO = 8
+IPV6_RECVPKTINFO = 49
+IPV6_PKTINFO = 50
+def unmap(a):
+    return a[7:] if a.startswith('::ffff:') and '.' in a else a
 socks = {}
 for proto, items in (('tcp', spec.get('tcp', [])), ('udp', spec.get('udp', []))):
-    for addr, port in items:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM)
+    for item in items:
+        addr, port = item[0], item[1]
+        v6 = ':' in addr
+        s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if v6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if len(item) > 2 and item[2] else 0)
         try:
             s.bind((addr, port))
         except OSError as e:
@@ -97,6 +106,8 @@ for proto, items in (('tcp', spec.get('tcp', [])), ('udp', spec.get('udp', [])))
             continue
         if proto == 'tcp':
             s.listen(64)
+        elif v6:
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
         else:
             s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         s.setblocking(False)
@@ -110,7 +121,7 @@ while True:
         try:
             if proto == 'tcp':
                 c, peer = s.accept()
-                log.write(json.dumps({'proto': 'tcp', 'sock': '%s:%d' % (addr, port), 'src': peer[0], 'sport': peer[1], 't': t}) + '\n')
+                log.write(json.dumps({'proto': 'tcp', 'sock': '%s:%d' % (addr, port), 'src': unmap(peer[0]), 'sport': peer[1], 't': t}) + '\n')
                 c.close()
             else:
                 data, anc, _, peer = s.recvmsg(65535, 256)
@@ -118,7 +129,9 @@ while True:
                 for lvl, typ, val in anc:
                     if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO and len(val) >= 12:
                         dst = socket.inet_ntoa(val[8:12])
-                log.write(json.dumps({'proto': 'udp', 'sock': '%s:%d' % (addr, port), 'src': peer[0], 'sport': peer[1], 'dst': dst, 'dport': port, 'len': len(data), 't': t}) + '\n')
+                    elif lvl == socket.IPPROTO_IPV6 and typ == IPV6_PKTINFO and len(val) >= 16:
+                        dst = unmap(socket.inet_ntop(socket.AF_INET6, val[:16]))
+                log.write(json.dumps({'proto': 'udp', 'sock': '%s:%d' % (addr, port), 'src': unmap(peer[0]), 'sport': peer[1], 'dst': dst, 'dport': port, 'len': len(data), 't': t}) + '\n')
         except OSError:
             pass
 `;

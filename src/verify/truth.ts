@@ -19,7 +19,8 @@ import { formatIpv4 } from '../stack/inet.js';
 import type { World } from '../stack/netns.js';
 import type { Schedule } from './inject.js';
 import type { KernelRecord, Obs } from './kernel_run.js';
-import { coarseKey, describe, hdrOf, parseEthernet, sameL4, type PktInfo } from './packet_info.js';
+import { coarseKey, describe, dstText, hdrOf, isNd, parseEthernet, sameL4, srcText, type PktInfo } from './packet_info.js';
+import { key6, parseIpv6Addr } from '../stack/route6.js';
 import { traceKey, type NftTraceEvent } from './nft_trace.js';
 import type { TraceEvent } from './droptrace.js';
 
@@ -72,6 +73,10 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
   // Addressed to the namespace itself: one of its addresses, a broadcast address, multicast.
   const isLocal = (ns: string, q: PktInfo): boolean => {
     const n = world.byName.get(ns);
+    if (n && q.l3 === 'ipv6') {
+      const a = parseIpv6Addr(q.dst6);
+      return !a || a[0] === 0xff || n.local6.has(key6(a));
+    }
     if (!n || q.l3 !== 'ipv4') return true;
     if (n.local4.has(q.dst) || q.dst === 0xffffffff || q.dst >>> 28 === 14) return true;
     for (const d of n.devs) for (const a of d.addrs4) if (a.broadcast === q.dst) return true;
@@ -135,12 +140,13 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
   };
   for (const o of rec.obs) {
     const p = o.info;
-    if (p.l3 !== 'ipv4' || !generated(o)) continue;
-    if (p.proto === 1 && p.inner) {
-      const k = `${p.inner.proto}/${p.inner.id}`;
+    if ((p.l3 !== 'ipv4' && p.l3 !== 'ipv6') || !generated(o)) continue;
+    const icmpProto = p.l3 === 'ipv6' ? 58 : 1;
+    if (p.proto === icmpProto && p.inner) {
+      const k = errKey(p.l3, p.inner.proto, p.inner.id);
       (icmpErr.get(k) ?? icmpErr.set(k, []).get(k)!).push(o);
     } else if (p.proto === 6 && (p.tcpFlags & 0x04 || (p.tcpFlags & 0x12) === 0x12)) tcpAnswers.push(o);
-    else if (p.proto === 1 && p.icmpType === 0) echoReplies.push(o);
+    else if (p.proto === icmpProto && p.icmpType === (p.l3 === 'ipv6' ? 129 : 0)) echoReplies.push(o);
   }
 
   const nftDrops = new Map<string, NftTraceEvent[]>();
@@ -196,11 +202,11 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
 
     // Answers.
     const p = e.info;
-    if (p.l3 === 'ipv4') {
+    if (p.l3 === 'ipv4' || (p.l3 === 'ipv6' && !isNd(p))) {
       const seenTypes = new Set<string>();
-      for (const o of icmpErr.get(`${p.proto}/${p.id}`) ?? []) {
+      for (const o of icmpErr.get(errKey(p.l3, p.proto, p.id)) ?? []) {
         if (o.t < entry.t || o.t >= e.end) continue;
-        const d = `type ${o.info.icmpType} code ${o.info.icmpCode}`;
+        const d = `${p.l3 === 'ipv6' ? 'icmp6 ' : ''}type ${o.info.icmpType} code ${o.info.icmpCode}`;
         if (seenTypes.has(d)) continue;
         seenTypes.add(d);
         fate.emitted.push({ type: 'icmp-error', ns: o.ns, detail: d, after: o.t - entry.t });
@@ -217,14 +223,14 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
           if (!matches) continue;
           const type = rst ? 'tcp-rst' : 'tcp-synack';
           if (fate.emitted.some((x) => x.type === type)) continue;
-          fate.emitted.push({ type, ns: o.ns, detail: `${formatIpv4(a.src)}:${a.sport} > ${formatIpv4(a.dst)}:${a.dport}`, after: o.t - entry.t });
+          fate.emitted.push({ type, ns: o.ns, detail: `${srcText(a)}:${a.sport} > ${dstText(a)}:${a.dport}`, after: o.t - entry.t });
         }
       }
-      if (p.proto === 1 && p.icmpType === 8) {
+      if ((p.l3 === 'ipv4' && p.proto === 1 && p.icmpType === 8) || (p.l3 === 'ipv6' && p.proto === 58 && p.icmpType === 128)) {
         for (const o of echoReplies) {
-          if (o.t < entry.t || o.t > entry.t + kAnswerNs || o.info.icmpSeq !== p.icmpSeq || o.info.totLen !== p.totLen) continue;
-          if (!win.some((x) => x.info.icmpId === o.info.icmpId && x.info.src === o.info.dst && x.info.dst === o.info.src)) continue;
-          fate.emitted.push({ type: 'icmp-echo-reply', ns: o.ns, detail: `${formatIpv4(o.info.src)} > ${formatIpv4(o.info.dst)}`, after: o.t - entry.t });
+          if (o.info.l3 !== p.l3 || o.t < entry.t || o.t > entry.t + kAnswerNs || o.info.icmpSeq !== p.icmpSeq || o.info.totLen !== p.totLen) continue;
+          if (!win.some((x) => x.info.icmpId === o.info.icmpId && srcText(x.info) === dstText(o.info) && dstText(x.info) === srcText(o.info))) continue;
+          fate.emitted.push({ type: 'icmp-echo-reply', ns: o.ns, detail: `${srcText(o.info)} > ${dstText(o.info)}`, after: o.t - entry.t });
           break;
         }
       }
@@ -279,10 +285,14 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
       const q = at.info;
       const ev = [`received by ${ns} on ${at.dev} as ${describe(q)}`];
       if (q.l3 === 'arp') return { verdict: 'consumed', ns, ev };
+      // Neighbour discovery is IPv6's ARP: taken by ndisc_rcv, unless the kernel freed it with a reason.
+      if (isNd(q)) return dropCand(ns, q, ev) ?? { verdict: 'consumed', ns, ev: [...ev, 'taken by ndisc_rcv'] };
       const d = dropCand(ns, q, ev);
       if (d) return d;
       const answer = (t: KEmitted['type']) => fate.emitted.find((x) => x.type === t && x.ns === ns);
       const icmp = (type: number, code: number) => fate.emitted.find((x) => x.type === 'icmp-error' && x.ns === ns && x.detail === `type ${type} code ${code}`);
+      const icmp6 = (type: number, code: number) => fate.emitted.find((x) => x.type === 'icmp-error' && x.ns === ns && x.detail === `icmp6 type ${type} code ${code}`);
+      const addrUnreach6 = icmp6(1, 3);
       // No drop recorded: infer from what the kernel answered. A host unreachable sent a second or more
       // after the packet is a failed neighbour resolution (3 probes, 1 s apart); sooner, ip_error().
       const hostUnreach = icmp(3, 1);
@@ -292,6 +302,12 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
         [Boolean(icmp(3, 0)), 'IP_INNOROUTES', 'ICMP net unreachable sent'],
         [Boolean(hostUnreach && hostUnreach.after >= 0.9e9), 'NEIGH_FAILED', 'ICMP host unreachable sent after ARP went unanswered'],
         [Boolean((hostUnreach && hostUnreach.after < 0.9e9) || icmp(3, 13)), 'NOT_SPECIFIED', 'ICMP unreachable sent (ip_error)'],
+        // IPv6: ip6_forward's hop limit and MTU checks; a failed resolution frees the queue in
+        // neigh_invalidate (NOT_SPECIFIED) after sending address unreachable.
+        [Boolean(icmp6(3, 0)), 'IP_INHDR', 'ICMPv6 hop limit exceeded sent'],
+        [Boolean(icmp6(2, 0)), 'PKT_TOO_BIG', 'ICMPv6 packet too big sent'],
+        [Boolean(icmp6(1, 0)), 'IP_INNOROUTES', 'ICMPv6 no route sent'],
+        [Boolean(addrUnreach6 && addrUnreach6.after >= 0.9e9), 'NOT_SPECIFIED', 'ICMPv6 address unreachable sent after neighbour discovery went unanswered'],
       ];
       if (!isLocal(ns, q)) {
         // Meant to be forwarded, and never sent: a drop.
@@ -304,7 +320,7 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
         if (synack) return { verdict: 'delivered', ns, sockPort: Number(/:(\d+) >/.exec(synack.detail)?.[1] ?? -1), ev: [...ev, `answered with a SYN-ACK (${synack.detail})`] };
       }
       if (q.proto === 17) {
-        const src = formatIpv4(q.src);
+        const src = srcText(q);
         const l = rec.listeners.findIndex((x, k) => !listenerUsed.has(k) && x.ns === ns && x.proto === 'udp' && x.len === q.udpLen - 8 && x.src === src &&
           x.sport === q.sport && x.t >= at.t - kEntrySlackNs && x.t <= at.t + kAnswerNs);
         if (l >= 0) {
@@ -314,8 +330,9 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
         }
         if (icmp(3, 3)) return { verdict: 'dropped', ns, reason: 'NO_SOCKET', reasonFrom: 'inferred', ev: [...ev, 'answered with ICMP port unreachable'] };
       }
-      if (q.proto === 1 && (q.icmpType === 8 || q.icmpType === 0 || q.icmpType === 3 || q.icmpType === 11)) {
-        const er = q.icmpType === 8 ? answer('icmp-echo-reply') : undefined;
+      if ((q.l3 === 'ipv4' && q.proto === 1 && (q.icmpType === 8 || q.icmpType === 0 || q.icmpType === 3 || q.icmpType === 11)) ||
+        (q.l3 === 'ipv6' && q.proto === 58 && ((q.icmpType >= 1 && q.icmpType <= 4) || q.icmpType === 128 || q.icmpType === 129))) {
+        const er = q.icmpType === 8 || q.icmpType === 128 ? answer('icmp-echo-reply') : undefined;
         return { verdict: 'consumed', ns, ev: [...ev, er ? 'answered with an echo reply' : 'taken by icmp_rcv'] };
       }
       for (const [hit, reason, why] of inferred) if (hit) return { verdict: 'dropped', ns, reason, reasonFrom: 'inferred', ev: [...ev, why] };
@@ -343,6 +360,11 @@ export function deriveTruth(world: World, schedule: Schedule, rec: KernelRecord)
     for (const c of cands) fate.evidence.push(...c.ev);
     return fate;
   });
+}
+
+/** Key of the ICMP errors quoting a packet: family, protocol, IPv4 id or IPv6 flow label. */
+function errKey(l3: PktInfo['l3'], proto: number, id: number): string {
+  return `${l3 === 'ipv6' ? '6/' : ''}${proto}/${id}`;
 }
 
 function applyFree(fate: KernelFate, free: TraceEvent | null): void {

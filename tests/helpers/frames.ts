@@ -11,6 +11,9 @@ import { writeTcp, tcpFillChecksum4 } from '../../src/stack/wire/tcp.js';
 import { writeUdp, udpFillChecksum4 } from '../../src/stack/wire/udp.js';
 import { writeIcmpEcho } from '../../src/stack/wire/icmp.js';
 import { writeArp } from '../../src/stack/wire/arp.js';
+import { writeIpv6 } from '../../src/stack/wire/ipv6.js';
+import { writeIcmpv6Echo, writeNdNa, writeNdNs, ND_NA_OVERRIDE, ND_NA_ROUTER, ND_NA_SOLICITED } from '../../src/stack/wire/icmpv6.js';
+import { mcastMac6, parseIpv6Addr, solicitedNode6 } from '../../src/stack/route6.js';
 import { parseIpv4, parseMac } from '../../src/stack/inet.js';
 import { loadLab } from '../../src/stack/lab.js';
 import { Datapath } from '../../src/stack/datapath.js';
@@ -78,6 +81,63 @@ export function arp(o: { op: 1 | 2; srcMac: string; dstMac: string; spa: string;
   writeEthernet(b, 0, d.hi, d.lo, s.hi, s.lo, 0x0806);
   writeArp(b, 14, o.op, s.hi, s.lo, parseIpv4(o.spa), t.hi, t.lo, parseIpv4(o.tpa));
   return b;
+}
+
+/** Options of an IPv6 frame; dstMac defaults to the destination's multicast MAC when dst is multicast. */
+export interface Ip6Opts {
+  srcMac: string;
+  dstMac?: string;
+  src: string;
+  dst: string;
+  hlim?: number;
+  /** Flow label: verify keys IPv6 packets on it (give each packet its own). */
+  flow?: number;
+}
+
+function addr6(s: string): Uint8Array {
+  const a = parseIpv6Addr(s);
+  if (!a) throw new Error(`bad IPv6 address ${s}`);
+  return a;
+}
+
+function ip6Frame(o: Ip6Opts, next: number, l4Len: number, fill: (b: Uint8Array, off: number) => void): Uint8Array {
+  const b = new Uint8Array(Math.max(60, 14 + 40 + l4Len));
+  const dstA = addr6(o.dst);
+  const d = o.dstMac ? mac(o.dstMac) : dstA[0] === 0xff ? mcastMac6(dstA, 0) : null;
+  if (!d) throw new Error(`no destination MAC for ${o.dst}`);
+  const s = mac(o.srcMac);
+  writeEthernet(b, 0, d.hi, d.lo, s.hi, s.lo, 0x86dd);
+  writeIpv6(b, 14, 0, o.flow ?? 0, l4Len, next, o.hlim ?? 64, addr6(o.src), 0, dstA, 0);
+  fill(b, 54);
+  return b; // padded to the Ethernet minimum when short; the payload length says where IPv6 ends
+}
+
+/** An ICMPv6 echo request (128) or reply (129). */
+export function ping6(o: Ip6Opts & { id: number; seq?: number; type?: number; payload?: number }): Uint8Array {
+  const pl = o.payload ?? 56;
+  return ip6Frame(o, 58, 8 + pl, (b, off) => writeIcmpv6Echo(b, off, o.type ?? 128, o.id, o.seq ?? 1, pl, b, 22, 38));
+}
+
+/** A neighbour solicitation for `target`, with the source link-layer option; to the target's solicited-node group unless dst is given. */
+export function ndNs(o: Omit<Ip6Opts, 'dst'> & { dst?: string; target: string }): Uint8Array {
+  const t = addr6(o.target);
+  const dst = o.dst ?? formatSolicited(t);
+  const s = mac(o.srcMac);
+  return ip6Frame({ ...o, dst, hlim: 255 }, 58, 32, (b, off) => writeNdNs(b, off, t, 0, s.hi, s.lo, b, 22, 38));
+}
+
+/** A solicited neighbour advertisement for `target` (override set; router flag with `router`), with the target link-layer option. */
+export function ndNa(o: Ip6Opts & { target: string; router?: boolean; solicited?: boolean }): Uint8Array {
+  const t = addr6(o.target);
+  const s = mac(o.srcMac);
+  const flags = ND_NA_OVERRIDE | (o.solicited === false ? 0 : ND_NA_SOLICITED) | (o.router ? ND_NA_ROUTER : 0);
+  return ip6Frame({ ...o, hlim: 255 }, 58, 32, (b, off) => writeNdNa(b, off, flags, t, 0, s.hi, s.lo, b, 22, 38));
+}
+
+function formatSolicited(t: Uint8Array): string {
+  const a = solicitedNode6(t, 0, new Uint8Array(16));
+  const h = (i: number) => ((a[i] << 8) | a[i + 1]).toString(16);
+  return `ff02::1:ff${a[13].toString(16).padStart(2, '0')}:${h(14)}`;
 }
 
 /** Load a lab from YAML text. */

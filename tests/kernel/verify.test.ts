@@ -12,14 +12,15 @@
  * Runs only as root with `ip netns` and the tools (ip, nft, tcpdump, python3, sysctl,
  * iptables-restore); elsewhere every case is skipped with the reason in its name. Namespaces are
  * named ppv<pid>-*, and afterAll removes any this process left (verify removes its own on every path).
- * Addresses: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 172.16.0.0/12 only, inside the namespaces.
+ * Addresses: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 172.16.0.0/12, 2001:db8::/32 and fe80::/10
+ * only, inside the namespaces.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { arp, ping, tcp, udp } from '../helpers/frames.js';
+import { arp, ndNa, ndNs, ping, ping6, tcp, udp } from '../helpers/frames.js';
 import { PcapWriter } from '../../src/pcap/writer.js';
 import { missingTools, unavailableReason, verify, verifyPlan, verifyText, type VerifyResult } from '../../src/verify/index.js';
 import { disagreementText, normalizeCt, type PacketResult } from '../../src/verify/compare.js';
@@ -400,12 +401,49 @@ for (const name of ['oracle-docker-egress', 'oracle-policy-routing']) {
 }
 
 // ── Not checkable here ───────────────────────────────────────────────────────────────────────────
-describe('kernel-checked: cases the kernel cannot be set up for in a namespace', () => {
-  // net.netfilter.nf_conntrack_max is global and read-only inside a network namespace (kernel 6.x:
-  // "Permission denied"), so a small table cannot be made without changing the whole host.
-  it.skip('conntrack table full (skipped: nf_conntrack_max is global and read-only inside a network namespace; changing it would touch the host)', () => {});
-  // The model has no IPv6 datapath yet: every IPv6 packet is `unmodelled`, and verify disables IPv6.
-  it.skip('IPv6 with neighbour discovery (skipped: the IPv6 datapath is not modelled yet)', () => {});
+// Conntrack table full: net.netfilter.nf_conntrack_max is global and read-only inside a network
+// namespace (kernel 6.x: "Permission denied"), so a small table cannot be made without changing the
+// whole host. The model's table-full path is tested in tests/stack/router_lab.test.ts and
+// tests/conntrack (from nf_conntrack_core.c).
+
+// ── IPv6 router with neighbour discovery ─────────────────────────────────────────────────────────
+// Every IPv6 frame gets its own flow label: verify keys IPv6 packets on it (there is no IP id).
+const R6 = { eth0: '02:00:db:01:00:01', eth1: '02:00:db:02:00:01', ll1: 'fe80::dbff:fe02:1' };
+const H6a = '02:00:db:01:00:10', H6b = '02:00:db:02:00:20';
+const IPV6: F[] = [
+  { label: 'NS for the router\'s address', at: 'r:eth0', t: 0.00, kernel: 'consumed r',
+    frame: ndNs({ srcMac: H6a, src: '2001:db8:1::10', target: '2001:db8:1::1' }) },
+  { label: 'echo across the router (queued for ND)', at: 'r:eth0', t: 0.10, kernel: 'transmitted r:eth1',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::10', dst: '2001:db8:2::20', id: 61, seq: 1, flow: 0x6001 }) },
+  { label: 'NA answering the router\'s NS', at: 'r:eth1', t: 0.20, kernel: 'consumed r',
+    frame: ndNa({ srcMac: H6b, dstMac: R6.eth1, src: '2001:db8:2::20', dst: R6.ll1, target: '2001:db8:2::20' }) },
+  { label: 'echo across the router (neighbour known)', at: 'r:eth0', t: 0.30, kernel: 'transmitted r:eth1',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::10', dst: '2001:db8:2::20', id: 61, seq: 2, flow: 0x6002 }) },
+  { label: 'hop limit 1', at: 'r:eth0', t: 0.40, kernel: 'dropped r IP_INHDR',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::10', dst: '2001:db8:2::20', id: 61, seq: 3, flow: 0x6003, hlim: 1 }) },
+  { label: 'static route via the resolved neighbour', at: 'r:eth0', t: 0.45, kernel: 'transmitted r:eth1',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::10', dst: '2001:db8:99::5', id: 61, seq: 5, flow: 0x6005 }) },
+  { label: 'policy rule to table 100, permanent neighbour', at: 'r:eth0', t: 0.47, kernel: 'transmitted r:eth1',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::77', dst: '2001:db8:77::5', id: 62, seq: 6, flow: 0x6006 }) },
+  { label: 'table 100 is only for 2001:db8:1::77: no route', at: 'r:eth0', t: 0.49, kernel: 'dropped r IP_INNOROUTES',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::10', dst: '2001:db8:77::5', id: 61, seq: 7, flow: 0x6007 }) },
+  { label: 'neighbour that never answers', at: 'r:eth0', t: 0.50, kernel: 'dropped r NOT_SPECIFIED',
+    frame: ping6({ srcMac: H6a, dstMac: R6.eth0, src: '2001:db8:1::10', dst: '2001:db8:2::99', id: 61, seq: 4, flow: 0x6004 }) },
+];
+
+describe('kernel-checked: IPv6 router with neighbour discovery (tests/kernel/labs/ipv6-router.yaml)', () => {
+  let run: LabRun | undefined;
+  beforeAll(async () => {
+    run = await labOnce('ipv6-router.yaml', IPV6);
+  }, 120_000);
+  it.skipIf(SKIP)(`NS for the router's address: answered, consumed${skipTag}`, () => check(run, ['NS for the router\'s address']));
+  it.skipIf(SKIP)(`echo forwarded after neighbour discovery (NA consumed), then straight away${skipTag}`, () =>
+    check(run, ['echo across the router (queued for ND)', 'NA answering the router\'s NS', 'echo across the router (neighbour known)']));
+  it.skipIf(SKIP)(`hop limit 1: ICMPv6 time exceeded, IP_INHDR${skipTag}`, () => check(run, ['hop limit 1']));
+  it.skipIf(SKIP)(`static route, policy rule, permanent neighbour; no route → ICMPv6 no route${skipTag}`, () =>
+    check(run, ['static route via the resolved neighbour', 'policy rule to table 100, permanent neighbour', 'table 100 is only for 2001:db8:1::77: no route']));
+  it.skipIf(SKIP)(`a neighbour that never answers: address unreachable after 3 probes, freed in neigh_invalidate${skipTag}`, () =>
+    check(run, ['neighbour that never answers']));
 });
 
 // ── The plan and the command line (no root needed) ───────────────────────────────────────────────
@@ -428,6 +466,25 @@ describe('verify: plan and command line', () => {
     expect(text).toContain('ip -n ppvplan-r rule add pref 90 from 172.18.0.99/32 prohibit');
     expect(text).toContain('ip -n ppvplan-r route add prohibit 192.0.2.128/26');
     expect(text).not.toMatch(/rule (add|del) pref (0|32766|32767)\b/);
+  });
+
+  it('plans IPv6 where the world uses it: nodad addresses, routes, rules, neighbours, no kernel routes; off elsewhere', () => {
+    const { plan, text } = verifyPlan({ world: join(LABS, 'ipv6-router.yaml'), prefix: 'ppvplan' });
+    expect(text).toContain('net/ipv6/conf/all/disable_ipv6=0');
+    expect(text).toContain('net/ipv6/conf/all/forwarding=1');
+    expect(text).toContain('net/ipv6/conf/default/accept_dad=0');
+    expect(text).toContain('ip -n ppvplan-r -6 addr add 2001:db8:1::1/64 dev eth0 nodad');
+    expect(text).toContain('ip -n ppvplan-r -6 addr add fe80::dbff:fe02:1/64 dev eth1 nodad');
+    expect(text).toContain('ip -n ppvplan-r -6 route add 2001:db8:99::/64 metric 1024 via 2001:db8:2::20 dev eth1');
+    expect(text).toContain('ip -n ppvplan-r -6 route add 2001:db8:77::/64 table 100 metric 1024 via 2001:db8:2::30 dev eth1');
+    expect(text).toContain('ip -n ppvplan-r -6 rule add pref 100 from 2001:db8:1::77/128 lookup 100');
+    expect(text).toContain('ip -n ppvplan-r -6 neigh replace 2001:db8:2::30 dev eth1 lladdr 02:00:db:02:00:30 nud permanent');
+    expect(text).not.toMatch(/-6 route add (fe80|ff00|2001:db8:1::\/64|2001:db8:2::\/64|local)/);
+    expect(text).not.toMatch(/-6 rule (add|del) pref (0|32766)\b/);
+    expect(text).not.toContain('-6 addr add ::1');
+    expect(plan.steps.find((s) => s.argv.includes(plan.injNs) && s.sysctl)?.argv).toContain('net/ipv6/conf/all/disable_ipv6=1');
+    // A world without IPv6 keeps it off.
+    expect(verifyPlan({ world: join(LABS, 'router.yaml'), prefix: 'ppvplan' }).text).toContain('net/ipv6/conf/all/disable_ipv6=1');
   });
 
   it('reads nft monitor trace lines: drop verdicts with the packet line\'s header, our own tables skipped', () => {
