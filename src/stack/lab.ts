@@ -466,17 +466,35 @@ function parseRoute6(w: Where, ns: Netns, text: string, p: Path): Fib6Route {
   return r;
 }
 
-/** `ip -6 rule` syntax (the IPv4 selectors with IPv6 prefixes). */
-function parseRule6(w: Where, text: string, p: Path): Fib6Rule {
+/** The selectors and actions IPv4 and IPv6 rules share (struct fib_rule); from/to differ by family. */
+interface RuleCommon {
+  pref: number;
+  invert: boolean;
+  iif: string | null;
+  oif: string | null;
+  fwmark: number;
+  fwmask: number;
+  /** IPv4 only (Fib6Rule has no tos selector). */
+  tos?: number;
+  ipproto: number;
+  sportLo: number;
+  sportHi: number;
+  dportLo: number;
+  dportHi: number;
+  action: FibRule['action'];
+  table: number;
+  gotoPref: number;
+  suppressPrefixlen: number;
+}
+
+/**
+ * `ip rule` / `ip -6 rule` syntax into `r`; `from` and `to` are handed to `onPrefix` (the family's
+ * prefix parser). Returns after checking that the rule has an action and a priority.
+ */
+function parseRuleWords(w: Where, text: string, p: Path, r: RuleCommon, onPrefix: (which: 'from' | 'to', s: string) => void): void {
   const t = text.trim().split(/\s+/);
-  const r = new Fib6Rule();
   r.pref = -1;
   let k = 0, action = false;
-  const pfx = (s: string) => {
-    const x = parsePrefix6(s);
-    if (!x) w.fail(p, `"${text}": "${s}" is not an IPv6 prefix`);
-    return x;
-  };
   while (k < t.length) {
     const word = t[k++];
     if (word === 'not') {
@@ -492,100 +510,9 @@ function parseRule6(w: Where, text: string, p: Path): Fib6Rule {
     if (arg === undefined) w.fail(p, `"${text}": "${word}" needs a value`);
     switch (word) {
       case 'from':
-        if (arg !== 'all') [r.src, r.srcLen] = (({ addr, len }) => [addr, len])(pfx(arg));
-        break;
       case 'to':
-        if (arg !== 'all') [r.dst, r.dstLen] = (({ addr, len }) => [addr, len])(pfx(arg));
+        onPrefix(word, arg);
         break;
-      case 'iif':
-        r.iif = arg;
-        break;
-      case 'oif':
-        r.oif = arg;
-        break;
-      case 'fwmark': {
-        const [v, m] = arg.split('/');
-        r.fwmark = Number(v) >>> 0;
-        r.fwmask = m !== undefined ? Number(m) >>> 0 : 0xffffffff;
-        break;
-      }
-      case 'ipproto':
-        r.ipproto = arg === 'tcp' ? 6 : arg === 'udp' ? 17 : arg === 'ipv6-icmp' || arg === 'icmpv6' ? 58 : Number(arg);
-        break;
-      case 'sport':
-      case 'dport': {
-        const [lo, hi] = arg.split('-').map(Number);
-        if (word === 'sport') [r.sportLo, r.sportHi] = [lo, hi ?? lo];
-        else [r.dportLo, r.dportHi] = [lo, hi ?? lo];
-        break;
-      }
-      case 'pref':
-      case 'priority':
-      case 'preference':
-        r.pref = Number(arg);
-        break;
-      case 'lookup':
-      case 'table':
-        r.action = 'lookup';
-        r.table = tableArg(w, arg, p);
-        action = true;
-        break;
-      case 'goto':
-        r.action = 'goto';
-        r.gotoPref = Number(arg);
-        action = true;
-        break;
-      case 'suppress_prefixlength':
-        r.suppressPrefixlen = Number(arg);
-        break;
-      default:
-        w.fail(p, `"${text}": "${word}" is not a rule selector this model knows`);
-    }
-  }
-  if (!action) w.fail(p, `"${text}": a rule needs an action (lookup TABLE, goto PREF, blackhole, unreachable, prohibit)`);
-  if (r.pref < 0) w.fail(p, `"${text}": give the rule a priority ("pref N"): the order of rules decides`);
-  r.text = `${r.pref}:\t${text.replace(/\s*(pref|priority|preference) \d+/, '')}`;
-  return r;
-}
-
-/** `ip rule` syntax. */
-function parseRule(w: Where, text: string, p: Path): FibRule {
-  const t = text.trim().split(/\s+/);
-  const r = new FibRule();
-  r.pref = -1;
-  let k = 0;
-  const pfx = (s: string) => {
-    const x = parsePrefix4(s);
-    if (!x) w.fail(p, `"${text}": "${s}" is not a prefix`);
-    return x;
-  };
-  let action = false;
-  while (k < t.length) {
-    const word = t[k++];
-    if (word === 'not') {
-      r.invert = true;
-      continue;
-    }
-    if (word === 'blackhole' || word === 'unreachable' || word === 'prohibit' || word === 'nop') {
-      r.action = word;
-      action = true;
-      continue;
-    }
-    const arg = t[k++];
-    if (arg === undefined) w.fail(p, `"${text}": "${word}" needs a value`);
-    switch (word) {
-      case 'from': {
-        const x = pfx(arg);
-        r.src = x.addr;
-        r.srcLen = x.len;
-        break;
-      }
-      case 'to': {
-        const x = pfx(arg);
-        r.dst = x.addr;
-        r.dstLen = x.len;
-        break;
-      }
       case 'iif':
         r.iif = arg;
         break;
@@ -600,10 +527,11 @@ function parseRule(w: Where, text: string, p: Path): FibRule {
         break;
       }
       case 'tos':
+        if (r.tos === undefined) w.fail(p, `"${text}": tos is not a selector of IPv6 rules here`);
         r.tos = Number(arg);
         break;
       case 'ipproto':
-        r.ipproto = arg === 'tcp' ? 6 : arg === 'udp' ? 17 : arg === 'icmp' ? 1 : Number(arg);
+        r.ipproto = arg === 'tcp' ? 6 : arg === 'udp' ? 17 : arg === 'icmp' ? 1 : arg === 'ipv6-icmp' || arg === 'icmpv6' ? 58 : Number(arg);
         break;
       case 'sport':
       case 'dport': {
@@ -637,6 +565,30 @@ function parseRule(w: Where, text: string, p: Path): FibRule {
   }
   if (!action) w.fail(p, `"${text}": a rule needs an action (lookup TABLE, goto PREF, blackhole, unreachable, prohibit)`);
   if (r.pref < 0) w.fail(p, `"${text}": give the rule a priority ("pref N"): the order of rules decides`);
+}
+
+/** An `ip -6 rule`. */
+function parseRule6(w: Where, text: string, p: Path): Fib6Rule {
+  const r = new Fib6Rule();
+  parseRuleWords(w, text, p, r, (which, s) => {
+    const x = parsePrefix6(s);
+    if (!x) w.fail(p, `"${text}": "${s}" is not an IPv6 prefix`);
+    if (which === 'from') [r.src, r.srcLen] = [x.addr, x.len];
+    else [r.dst, r.dstLen] = [x.addr, x.len];
+  });
+  r.text = `${r.pref}:\t${text.replace(/\s*(pref|priority|preference) \d+/, '')}`;
+  return r;
+}
+
+/** An `ip rule`. */
+function parseRule(w: Where, text: string, p: Path): FibRule {
+  const r = new FibRule();
+  parseRuleWords(w, text, p, r, (which, s) => {
+    const x = parsePrefix4(s);
+    if (!x) w.fail(p, `"${text}": "${s}" is not a prefix`);
+    if (which === 'from') [r.src, r.srcLen] = [x.addr, x.len];
+    else [r.dst, r.dstLen] = [x.addr, x.len];
+  });
   r.text = `${r.pref}:\t${r.invert ? 'not ' : ''}from ${r.srcLen ? `${fmt(r.src)}/${r.srcLen}` : 'all'}${r.dstLen ? ` to ${fmt(r.dst)}/${r.dstLen}` : ''}${r.iif ? ` iif ${r.iif}` : ''}${r.oif ? ` oif ${r.oif}` : ''}${r.fwmark ? ` fwmark 0x${r.fwmark.toString(16)}` : ''} ${r.action === 'lookup' ? `lookup ${tableName(r.table)}` : r.action === 'goto' ? `goto ${r.gotoPref}` : r.action}`;
   return r;
 }
