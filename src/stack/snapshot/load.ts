@@ -410,6 +410,68 @@ function loadRoutes(ns: Netns, file: string, routes: J[]): void {
   });
 }
 
+/** A JSON number or numeric string as u32; 0 when absent. */
+function jsonU32(jf: JsonFile, o: J, k: string, p: string): number {
+  const v = o[k];
+  if (v === undefined) return 0;
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  if (!Number.isFinite(n)) jf.fail(`${p}.${k}`, `${JSON.stringify(v)} is not a number`);
+  return n >>> 0;
+}
+
+/** The selectors and actions IPv4 and IPv6 rules share (struct fib_rule), as `ip -j rule` prints them. */
+interface RuleSelectors {
+  iif: string | null;
+  oif: string | null;
+  fwmark: number;
+  fwmask: number;
+  suppressPrefixlen: number;
+  ipproto: number;
+  sportLo: number;
+  sportHi: number;
+  dportLo: number;
+  dportHi: number;
+  action: FibRule['action'];
+  table: number;
+  gotoPref: number;
+}
+
+/** Read the family-independent part of one `ip -j rule` / `ip -j -6 rule` entry into r. */
+function readRuleSelectors(jf: JsonFile, o: J, p: string, r: RuleSelectors): void {
+  r.iif = jf.optStr(o, 'iif', p) ?? jf.optStr(o, 'iifname', p);
+  r.oif = jf.optStr(o, 'oif', p) ?? jf.optStr(o, 'oifname', p);
+  r.fwmark = jsonU32(jf, o, 'fwmark', p);
+  r.fwmask = o.fwmask !== undefined ? jsonU32(jf, o, 'fwmask', p) : r.fwmark ? 0xffffffff : 0;
+  if (typeof o.suppress_prefixlen === 'number') r.suppressPrefixlen = o.suppress_prefixlen;
+  if (o.ipproto !== undefined) {
+    const v = o.ipproto;
+    r.ipproto = v === 'tcp' || v === 'ipproto-tcp' ? 6 : v === 'udp' || v === 'ipproto-udp' ? 17 : v === 'icmp' || v === 'ipproto-icmp' ? 1
+      : v === 'ipv6-icmp' || v === 'ipproto-ipv6-icmp' ? 58 : jsonU32(jf, o, 'ipproto', p);
+  }
+  for (const k of ['sport', 'dport'] as const) {
+    if (o[k] === undefined) continue;
+    const v = String(o[k]);
+    const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+    if (!m) jf.fail(`${p}.${k}`, `"${v}" is not a port or range`);
+    if (k === 'sport') [r.sportLo, r.sportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    else [r.dportLo, r.dportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
+  }
+  const action = jf.optStr(o, 'action', p);
+  if (action === null || action === 'lookup' || action === 'to_tbl') {
+    r.action = 'lookup';
+    r.table = tableId(jf, o.table, `${p}.table`);
+  } else if (action === 'goto') {
+    r.action = 'goto';
+    r.gotoPref = jsonU32(jf, o, 'target', p);
+  } else if (action === 'nop' || action === 'blackhole' || action === 'unreachable' || action === 'prohibit') {
+    r.action = action;
+  } else jf.fail(`${p}.action`, `"${action}" is not supported`);
+  if (o.l3mdev !== undefined || o.uidrange !== undefined || o.tun_id !== undefined) {
+    const k = o.l3mdev !== undefined ? 'l3mdev' : o.uidrange !== undefined ? 'uidrange' : 'tun_id';
+    jf.fail(`${p}.${k}`, `rule selector "${k}" is not modelled`);
+  }
+}
+
 function loadRules(ns: Netns, file: string, rules: J[]): void {
   const jf: JsonFile = new JsonFile(file);
   rules.forEach((o, i) => {
@@ -431,45 +493,8 @@ function loadRules(ns: Netns, file: string, rules: J[]): void {
       r.dstLen = jf.optNum(o, 'dstlen', p, 32);
       r.dst = (a & maskOf(r.dstLen)) >>> 0;
     }
-    r.iif = jf.optStr(o, 'iif', p) ?? jf.optStr(o, 'iifname', p);
-    r.oif = jf.optStr(o, 'oif', p) ?? jf.optStr(o, 'oifname', p);
-    const num = (k: string) => {
-      const v = o[k];
-      if (v === undefined) return 0;
-      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-      if (!Number.isFinite(n)) jf.fail(`${p}.${k}`, `${JSON.stringify(v)} is not a number`);
-      return n >>> 0;
-    };
-    r.fwmark = num('fwmark');
-    r.fwmask = o.fwmask !== undefined ? num('fwmask') : r.fwmark ? 0xffffffff : 0;
-    r.tos = typeof o.tos === 'string' ? parseInt(o.tos, 16) || 0 : num('tos');
-    if (typeof o.suppress_prefixlen === 'number') r.suppressPrefixlen = o.suppress_prefixlen;
-    if (o.ipproto !== undefined) {
-      const v = o.ipproto;
-      r.ipproto = v === 'tcp' || v === 'ipproto-tcp' ? 6 : v === 'udp' || v === 'ipproto-udp' ? 17 : v === 'icmp' || v === 'ipproto-icmp' ? 1 : num('ipproto');
-    }
-    for (const k of ['sport', 'dport'] as const) {
-      if (o[k] === undefined) continue;
-      const v = String(o[k]);
-      const m = /^(\d+)(?:-(\d+))?$/.exec(v);
-      if (!m) jf.fail(`${p}.${k}`, `"${v}" is not a port or range`);
-      if (k === 'sport') [r.sportLo, r.sportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
-      else [r.dportLo, r.dportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
-    }
-    const action = jf.optStr(o, 'action', p);
-    if (action === null || action === 'lookup' || action === 'to_tbl') {
-      r.action = 'lookup';
-      r.table = tableId(jf, o.table, `${p}.table`);
-    } else if (action === 'goto') {
-      r.action = 'goto';
-      r.gotoPref = num('target');
-    } else if (action === 'nop' || action === 'blackhole' || action === 'unreachable' || action === 'prohibit') {
-      r.action = action;
-    } else jf.fail(`${p}.action`, `"${action}" is not supported`);
-    if (o.l3mdev !== undefined || o.uidrange !== undefined || o.tun_id !== undefined) {
-      const k = o.l3mdev !== undefined ? 'l3mdev' : o.uidrange !== undefined ? 'uidrange' : 'tun_id';
-      jf.fail(`${p}.${k}`, `rule selector "${k}" is not modelled`);
-    }
+    readRuleSelectors(jf, o, p, r);
+    r.tos = typeof o.tos === 'string' ? parseInt(o.tos, 16) || 0 : jsonU32(jf, o, 'tos', p);
     r.text = `${r.pref}:\t${r.invert ? 'not ' : ''}from ${src ?? 'all'}${r.srcLen && r.srcLen < 32 ? '/' + r.srcLen : ''}` +
       (dst && dst !== 'all' ? ` to ${dst}${r.dstLen < 32 ? '/' + r.dstLen : ''}` : '') +
       (r.iif ? ` iif ${r.iif}` : '') + (r.oif ? ` oif ${r.oif}` : '') + (r.fwmark ? ` fwmark 0x${r.fwmark.toString(16)}` : '') +
@@ -577,44 +602,8 @@ function loadRules6(ns: Netns, file: string, rules: J[]): void {
     };
     pfx('src');
     pfx('dst');
-    r.iif = jf.optStr(o, 'iif', p) ?? jf.optStr(o, 'iifname', p);
-    r.oif = jf.optStr(o, 'oif', p) ?? jf.optStr(o, 'oifname', p);
-    const num = (k: string) => {
-      const v = o[k];
-      if (v === undefined) return 0;
-      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-      if (!Number.isFinite(n)) jf.fail(`${p}.${k}`, `${JSON.stringify(v)} is not a number`);
-      return n >>> 0;
-    };
-    r.fwmark = num('fwmark');
-    r.fwmask = o.fwmask !== undefined ? num('fwmask') : r.fwmark ? 0xffffffff : 0;
-    r.tclass = typeof o.tos === 'string' ? parseInt(o.tos, 16) || 0 : num('tos');
-    if (typeof o.suppress_prefixlen === 'number') r.suppressPrefixlen = o.suppress_prefixlen;
-    if (o.ipproto !== undefined) {
-      const v = o.ipproto;
-      r.ipproto = v === 'tcp' || v === 'ipproto-tcp' ? 6 : v === 'udp' || v === 'ipproto-udp' ? 17 : v === 'ipv6-icmp' || v === 'ipproto-ipv6-icmp' ? 58 : num('ipproto');
-    }
-    for (const k of ['sport', 'dport'] as const) {
-      if (o[k] === undefined) continue;
-      const m = /^(\d+)(?:-(\d+))?$/.exec(String(o[k]));
-      if (!m) jf.fail(`${p}.${k}`, `"${String(o[k])}" is not a port or range`);
-      if (k === 'sport') [r.sportLo, r.sportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
-      else [r.dportLo, r.dportHi] = [Number(m[1]), Number(m[2] ?? m[1])];
-    }
-    const action = jf.optStr(o, 'action', p);
-    if (action === null || action === 'lookup' || action === 'to_tbl') {
-      r.action = 'lookup';
-      r.table = tableId(jf, o.table, `${p}.table`);
-    } else if (action === 'goto') {
-      r.action = 'goto';
-      r.gotoPref = num('target');
-    } else if (action === 'nop' || action === 'blackhole' || action === 'unreachable' || action === 'prohibit') {
-      r.action = action;
-    } else jf.fail(`${p}.action`, `"${action}" is not supported`);
-    if (o.l3mdev !== undefined || o.uidrange !== undefined || o.tun_id !== undefined) {
-      const k = o.l3mdev !== undefined ? 'l3mdev' : o.uidrange !== undefined ? 'uidrange' : 'tun_id';
-      jf.fail(`${p}.${k}`, `rule selector "${k}" is not modelled`);
-    }
+    readRuleSelectors(jf, o, p, r);
+    r.tclass = typeof o.tos === 'string' ? parseInt(o.tos, 16) || 0 : jsonU32(jf, o, 'tos', p);
     const src = jf.optStr(o, 'src', p) ?? 'all';
     const dst = jf.optStr(o, 'dst', p);
     r.text = `${r.pref}:\t${r.invert ? 'not ' : ''}from ${src}${r.srcLen && r.srcLen < 128 ? '/' + r.srcLen : ''}` +
