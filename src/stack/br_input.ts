@@ -91,14 +91,8 @@ export function brHandleFrame(dp: Datapath, skb: Skb, port: NetDevice): void {
     const changed = v6 ? !daddr6.every((x, k) => x === skb.data[skb.info.dstOff + k]) : skb.info.dst4 !== daddr;
     if (changed) {
       skb.pktType = PACKET_HOST;
-      i.dstMacHi = br.macHi;
-      i.dstMacLo = br.macLo;
-      skb.data[0] = br.macHi >>> 8; // rewrite the destination MAC: the frame now goes up to the bridge
-      skb.data[1] = br.macHi & 255;
-      skb.data[2] = br.macLo >>> 24;
-      skb.data[3] = (br.macLo >>> 16) & 255;
-      skb.data[4] = (br.macLo >>> 8) & 255;
-      skb.data[5] = br.macLo & 255;
+      // The destination MAC becomes the bridge's: the frame now goes up to the bridge.
+      skb.setMacs(br.macHi, br.macLo, i.srcMacHi, i.srcMacLo);
     }
   }
   if (!brHook(dp, skb, 'prerouting', 0, Infinity)) return;

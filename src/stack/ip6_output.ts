@@ -109,7 +109,7 @@ export function ip6FinishOutput2(dp: Datapath, skb: Skb): void {
   const b = skb.data;
   const i = skb.info;
   if (dev.kind === 'loopback') {
-    fillEth(skb, 0, 0, 0, 0);
+    skb.setMacs(0, 0, 0, 0);
     devQueueXmit(dp, skb, dev);
     return;
   }
@@ -120,7 +120,7 @@ export function ip6FinishOutput2(dp: Datapath, skb: Skb): void {
       return;
     }
     const m = mcastMac6(b, i.dstOff);
-    fillEth(skb, m.hi, m.lo, dev.macHi, dev.macLo);
+    skb.setMacs(m.hi, m.lo, dev.macHi, dev.macLo);
     devQueueXmit(dp, skb, dev);
     return;
   }
@@ -130,24 +130,3 @@ export function ip6FinishOutput2(dp: Datapath, skb: Skb): void {
   neigh6Output(dp, skb, n);
 }
 
-/** Write the Ethernet addresses of the frame (the type is already 0x86dd) and keep `info` in step. */
-export function fillEth(skb: Skb, dHi: number, dLo: number, sHi: number, sLo: number): void {
-  const b = skb.data;
-  b[0] = dHi >>> 8;
-  b[1] = dHi & 255;
-  b[2] = dLo >>> 24;
-  b[3] = (dLo >>> 16) & 255;
-  b[4] = (dLo >>> 8) & 255;
-  b[5] = dLo & 255;
-  b[6] = sHi >>> 8;
-  b[7] = sHi & 255;
-  b[8] = sLo >>> 24;
-  b[9] = (sLo >>> 16) & 255;
-  b[10] = (sLo >>> 8) & 255;
-  b[11] = sLo & 255;
-  const i = skb.info;
-  i.dstMacHi = dHi;
-  i.dstMacLo = dLo;
-  i.srcMacHi = sHi;
-  i.srcMacLo = sLo;
-}

@@ -88,13 +88,13 @@ export function ipFinishOutput2(dp: Datapath, skb: Skb): void {
   const ns = dev.ns;
   if (dev.kind === 'loopback' || (skb.rt && skb.rt.type === RTN_LOCAL)) {
     // Local destination: loopback_xmit → netif_rx on lo.
-    fillEth(skb, 0, 0, 0, 0);
+    skb.setMacs(0, 0, 0, 0);
     devQueueXmit(dp, skb, ns.loopback() ?? dev);
     return;
   }
   const nh = skb.nexthop || skb.info.dst4;
   if (skb.rt && skb.rt.type === RTN_BROADCAST || nh === 0xffffffff) {
-    fillEth(skb, 0xffff, 0xffffffff, dev.macHi, dev.macLo);
+    skb.setMacs(0xffff, 0xffffffff, dev.macHi, dev.macLo);
     devQueueXmit(dp, skb, dev);
     return;
   }
@@ -103,26 +103,6 @@ export function ipFinishOutput2(dp: Datapath, skb: Skb): void {
   neighOutput(dp, skb, n as Neighbour<unknown>);
 }
 
-function fillEth(skb: Skb, dHi: number, dLo: number, sHi: number, sLo: number): void {
-  const b = skb.data;
-  b[0] = dHi >>> 8;
-  b[1] = dHi & 255;
-  b[2] = dLo >>> 24;
-  b[3] = (dLo >>> 16) & 255;
-  b[4] = (dLo >>> 8) & 255;
-  b[5] = dLo & 255;
-  b[6] = sHi >>> 8;
-  b[7] = sHi & 255;
-  b[8] = sLo >>> 24;
-  b[9] = (sLo >>> 16) & 255;
-  b[10] = (sLo >>> 8) & 255;
-  b[11] = sLo & 255;
-  const i = skb.info;
-  i.dstMacHi = dHi;
-  i.dstMacLo = dLo;
-  i.srcMacHi = sHi;
-  i.srcMacLo = sLo;
-}
 
 /** neigh_output() / __neigh_event_send(): send now, or queue and resolve. */
 function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
@@ -136,7 +116,7 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
       ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'delay_first_probe_time'));
       if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
     } else if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
-    fillEth(skb, n.macHi, n.macLo, dev.macHi, dev.macLo);
+    skb.setMacs(n.macHi, n.macLo, dev.macHi, dev.macLo);
     devQueueXmit(dp, skb, dev);
     return;
   }
@@ -212,7 +192,7 @@ export function neighUpdate(dp: Datapath, n: Neighbour<unknown>, hi: number, lo:
       const rec = dp.recOf(skb);
       dp.rec = rec;
       if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: nudName(state), action: 'resolved: queued packet sent', lladdr: formatMac(hi, lo) });
-      fillEth(skb, hi, lo, n.dev.macHi, n.dev.macLo);
+      skb.setMacs(hi, lo, n.dev.macHi, n.dev.macLo);
       dp.depth = 0;
       devQueueXmit(dp, skb, n.dev);
       dp.rec = saved;

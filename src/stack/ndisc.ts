@@ -31,7 +31,7 @@ import { decodeFrame } from './wire/decode.js';
 import { writeEthernet, ETH_P_IPV6 } from './wire/ethernet.js';
 import { writeIpv6 } from './wire/ipv6.js';
 import { writeNdNa, writeNdNs, ND_NA_OVERRIDE, ND_NA_ROUTER, ND_NA_SOLICITED, ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, ND_ROUTER_SOLICIT } from './wire/icmpv6.js';
-import { fillEth, ip6LocalOut } from './ip6_output.js';
+import { ip6LocalOut } from './ip6_output.js';
 import { icmp6Send } from './icmp6.js';
 import { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR } from './wire/icmpv6.js';
 import {
@@ -265,7 +265,7 @@ export function neigh6Output(dp: Datapath, skb: Skb, n: Neighbour<unknown>, quie
       ns.neigh6.setTimer(n, dp.now + neigh6Param(ns, dev.name, 'delay_first_probe_time'));
       if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
     } else if (dp.tracing && !quiet) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
-    fillEth(skb, n.macHi, n.macLo, dev.macHi, dev.macLo);
+    skb.setMacs(n.macHi, n.macLo, dev.macHi, dev.macLo);
     devQueueXmit(dp, skb, dev);
     return;
   }

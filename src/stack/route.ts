@@ -160,6 +160,87 @@ export class FibResult {
   err: FibError | null = null;
 }
 
+/** What the rule walk needs of a rule (struct fib_rule's generic part). */
+export interface RuleCore {
+  pref: number;
+  action: RuleAction;
+  gotoPref: number;
+  table: number;
+  suppressPrefixlen: number;
+}
+
+/** What the rule walk needs of a route. */
+export interface RouteCore {
+  type: number;
+  len: number;
+}
+
+/** What the rule walk fills in. */
+export interface ResultCore<Ru, Ro> {
+  route: Ro | null;
+  rule: Ru | null;
+  table: number;
+  err: FibError | null;
+}
+
+/** A family's part of the walk (struct fib_rules_ops: match, and the table lookup of its action). */
+export interface RuleOps<Ru, Ro, Fl, Res> {
+  match(r: Ru, fl: Fl): boolean;
+  lookup(table: number, fl: Fl, res: Res): Ro | null;
+  /** The error of an `unreachable` rule: EHOSTUNREACH for IPv4, ENETUNREACH for IPv6 (fib6_rule_action). */
+  unreachable: FibError;
+}
+
+/**
+ * fib_rules_lookup() (net/core/fib_rules.c) with the family's action: rules in priority order; nop
+ * goes on, goto jumps, blackhole/unreachable/prohibit rules end with their error; a lookup whose table
+ * has no route, a `throw` route, or a result suppressed by suppress_prefixlength tries the next rule;
+ * an error route ends with its error (blackhole EINVAL, unreachable EHOSTUNREACH, prohibit EACCES).
+ * Nothing matched: ENETUNREACH. No allocation: ops is made once per FIB, fl and res are reused.
+ */
+export function fibRulesLookup<Ru extends RuleCore, Ro extends RouteCore, Fl, Res extends ResultCore<Ru, Ro>>(
+  rules: Ru[], ops: RuleOps<Ru, Ro, Fl, Res>, fl: Fl, res: Res,
+): void {
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (!ops.match(r, fl)) continue;
+    switch (r.action) {
+      case 'nop':
+        continue;
+      case 'goto': {
+        let j = i + 1;
+        while (j < rules.length && rules[j].pref < r.gotoPref) j++;
+        i = j - 1;
+        continue;
+      }
+      case 'blackhole':
+        res.rule = r;
+        res.err = 'EINVAL';
+        return;
+      case 'unreachable':
+        res.rule = r;
+        res.err = ops.unreachable;
+        return;
+      case 'prohibit':
+        res.rule = r;
+        res.err = 'EACCES';
+        return;
+    }
+    const route = ops.lookup(r.table, fl, res);
+    if (!route || route.type === RTN_THROW) continue;
+    // fib4_rule_suppress / fib6_rule_suppress: a too-general result is discarded, the next rule tried.
+    if (r.suppressPrefixlen >= 0 && route.len <= r.suppressPrefixlen) continue;
+    res.route = route;
+    res.rule = r;
+    res.table = r.table;
+    if (route.type === RTN_BLACKHOLE) res.err = 'EINVAL';
+    else if (route.type === RTN_UNREACHABLE) res.err = 'EHOSTUNREACH';
+    else if (route.type === RTN_PROHIBIT) res.err = 'EACCES';
+    return;
+  }
+  res.err = 'ENETUNREACH';
+}
+
 /** A namespace's IPv4 FIB: rules and tables. */
 export class Fib4 {
   rules: FibRule[] = [];
@@ -202,49 +283,15 @@ export class Fib4 {
     res.rule = null;
     res.table = 0;
     res.err = null;
-    const rules = this.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i];
-      if (!ruleMatches(r, fl)) continue;
-      switch (r.action) {
-        case 'nop':
-          continue;
-        case 'goto': {
-          let j = i + 1;
-          while (j < rules.length && rules[j].pref < r.gotoPref) j++;
-          i = j - 1;
-          continue;
-        }
-        case 'blackhole':
-          res.rule = r;
-          res.err = 'EINVAL';
-          return;
-        case 'unreachable':
-          res.rule = r;
-          res.err = 'EHOSTUNREACH';
-          return;
-        case 'prohibit':
-          res.rule = r;
-          res.err = 'EACCES';
-          return;
-      }
-      const t = this.tables.get(r.table);
-      if (!t) continue;
-      const route = t.lookup(fl.daddr, fl.tos, fl.oif);
-      if (!route) continue;
-      if (route.type === RTN_THROW) continue;
-      // fib4_rule_suppress: a too-general result is discarded and the next rule tried.
-      if (r.suppressPrefixlen >= 0 && route.len <= r.suppressPrefixlen) continue;
-      res.route = route;
-      res.rule = r;
-      res.table = r.table;
-      if (route.type === RTN_BLACKHOLE) res.err = 'EINVAL';
-      else if (route.type === RTN_UNREACHABLE) res.err = 'EHOSTUNREACH';
-      else if (route.type === RTN_PROHIBIT) res.err = 'EACCES';
-      return;
-    }
-    res.err = 'ENETUNREACH';
+    fibRulesLookup(this.rules, this.ops, fl, res);
   }
+
+  /** The IPv4 half of the rule walk. */
+  private readonly ops: RuleOps<FibRule, FibRoute, Flowi4, FibResult> = {
+    match: ruleMatches,
+    lookup: (table, fl) => this.tables.get(table)?.lookup(fl.daddr, fl.tos, fl.oif) ?? null,
+    unreachable: 'EHOSTUNREACH',
+  };
 }
 
 /** fib4_rule_match() plus the generic selectors of fib_rule_match(). */

@@ -13,7 +13,7 @@
  */
 import type { NetDevice, IfAddr6 } from './netdev.js';
 import type { Netns } from './netns.js';
-import { RTN_ANYCAST, RTN_BLACKHOLE, RTN_LOCAL, RTN_MULTICAST, RTN_NAMES, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST, RTN_UNREACHABLE, RT_TABLE_LOCAL, RT_TABLE_MAIN, tableName, type FibError, type RuleAction } from './route.js';
+import { RTN_ANYCAST, RTN_BLACKHOLE, RTN_LOCAL, RTN_MULTICAST, RTN_NAMES, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST, RTN_UNREACHABLE, RT_TABLE_LOCAL, RT_TABLE_MAIN, tableName, fibRulesLookup, type FibError, type RuleAction, type RuleOps } from './route.js';
 import { ipv6ToString, parseIpv6 } from './wire/decode.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -437,48 +437,15 @@ export class Fib6 {
     res.table = 0;
     res.err = null;
     res.nh = null;
-    const dev = fl.iif ?? fl.oif;
-    const rules = this.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i];
-      if (!rule6Matches(r, fl)) continue;
-      switch (r.action) {
-        case 'nop':
-          continue;
-        case 'goto': {
-          let j = i + 1;
-          while (j < rules.length && rules[j].pref < r.gotoPref) j++;
-          i = j - 1;
-          continue;
-        }
-        case 'blackhole':
-          res.rule = r;
-          res.err = 'EINVAL';
-          return;
-        case 'unreachable':
-          res.rule = r;
-          res.err = 'ENETUNREACH';
-          return;
-        case 'prohibit':
-          res.rule = r;
-          res.err = 'EACCES';
-          return;
-      }
-      const t = this.tables.get(r.table);
-      if (!t) continue;
-      const route = t.lookup(fl, dev, res);
-      if (!route || route.type === RTN_THROW) continue;
-      if (r.suppressPrefixlen >= 0 && route.len <= r.suppressPrefixlen) continue;
-      res.route = route;
-      res.rule = r;
-      res.table = r.table;
-      if (route.type === RTN_BLACKHOLE) res.err = 'EINVAL';
-      else if (route.type === RTN_UNREACHABLE) res.err = 'EHOSTUNREACH';
-      else if (route.type === RTN_PROHIBIT) res.err = 'EACCES';
-      return;
-    }
-    res.err = 'ENETUNREACH';
+    fibRulesLookup(this.rules, this.ops, fl, res);
   }
+
+  /** The IPv6 half of the rule walk (the table lookup prefers the flow's interface: iif, else oif). */
+  private readonly ops: RuleOps<Fib6Rule, Fib6Route, Flowi6, Fib6Result> = {
+    match: rule6Matches,
+    lookup: (table, fl, res) => this.tables.get(table)?.lookup(fl, fl.iif ?? fl.oif, res) ?? null,
+    unreachable: 'ENETUNREACH',
+  };
 
   /** The local table's verdict on an address: RTN_LOCAL, RTN_ANYCAST, RTN_MULTICAST or RTN_UNICAST (nft fib type). */
   addrType(b: Uint8Array, off: number, dev: NetDevice | null): number {

@@ -3,6 +3,7 @@
  * stack attaches on the way. One shape for every packet; unset numbers are -1.
  */
 import { PacketInfo, decodeFrame } from './wire/decode.js';
+import { putMac } from './wire/ethernet.js';
 import type { NetDevice } from './netdev.js';
 import type { Netns } from './netns.js';
 import type { Conn } from './conntrack/index.js';
@@ -81,6 +82,17 @@ export class Skb {
     this.nexthop = 0;
     this.generated = false;
     this.bridged = false;
+  }
+
+  /** Write the frame's Ethernet addresses and keep `info` in step (neighbour output, bridge DNAT). */
+  setMacs(dHi: number, dLo: number, sHi: number, sLo: number): void {
+    putMac(this.data, 0, dHi, dLo);
+    putMac(this.data, 6, sHi, sLo);
+    const i = this.info;
+    i.dstMacHi = dHi;
+    i.dstMacLo = dLo;
+    i.srcMacHi = sHi;
+    i.srcMacLo = sLo;
   }
 
   /** A deep copy (for packets that must outlive this one: neighbour queues, bridge floods). */

@@ -15,7 +15,6 @@
  * from the answer sent (RST → NO_SOCKET, ICMP time exceeded → IP_INHDR, frag needed → PKT_TOO_BIG,
  * host unreachable after ARP failure → NEIGH_FAILED) or left unknown, and said so (`reasonFrom`).
  */
-import { formatIpv4 } from '../stack/inet.js';
 import type { World } from '../stack/netns.js';
 import type { Schedule } from './inject.js';
 import type { KernelRecord, Obs } from './kernel_run.js';
