@@ -255,6 +255,13 @@ function loadNs(w: Where, world: World, ns: Netns, spec: Record<string, unknown>
   world.warnings.push(...warnings);
 }
 
+/** A whole-number argument of `ip route`/`ip rule`; a typo (NaN) fails here instead of matching nothing later. */
+function uintArg(w: Where, p: Path, text: string, key: string, v: string | undefined, max: number): number {
+  const n = Number(v);
+  if (v === undefined || v === '' || !Number.isInteger(n) || n < 0 || n > max) w.fail(p, `"${text}": ${key} "${v ?? ''}" is not a whole number from 0 to ${max}`);
+  return n;
+}
+
 function tableArg(w: Where, v: string | undefined, p: Path): number {
   if (v === 'main') return RT_TABLE_MAIN;
   if (v === 'local') return RT_TABLE_LOCAL;
@@ -305,7 +312,7 @@ function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
         break;
       case 'weight':
         if (!nh) w.fail(p, `"${text}": weight before any nexthop`);
-        nh.weight = Number(arg);
+        nh.weight = uintArg(w, p, text, 'weight', arg, 256);
         break;
       case 'nexthop':
         if (nh) r.nh.push(nh);
@@ -317,7 +324,7 @@ function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
         break;
       case 'metric':
       case 'priority':
-        r.metric = Number(arg);
+        r.metric = uintArg(w, p, text, word, arg, 0xffffffff);
         break;
       case 'src':
         r.prefsrc = ip(arg);
@@ -330,7 +337,7 @@ function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
         r.proto = arg;
         break;
       case 'tos':
-        r.tos = Number(arg);
+        r.tos = uintArg(w, p, text, 'tos', arg, 255);
         break;
       default:
         w.fail(p, `"${text}": "${word}" is not a route attribute this model knows (via, dev, nexthop, weight, table, metric, src, scope, proto, tos)`);
@@ -421,7 +428,7 @@ function parseRoute6(w: Where, ns: Netns, text: string, p: Path): Fib6Route {
       }
       case 'weight':
         if (!nh) w.fail(p, `"${text}": weight before any nexthop`);
-        nh.weight = Number(arg);
+        nh.weight = uintArg(w, p, text, 'weight', arg, 256);
         break;
       case 'nexthop':
         if (nh) r.nh.push(nh);
@@ -433,7 +440,7 @@ function parseRoute6(w: Where, ns: Netns, text: string, p: Path): Fib6Route {
         break;
       case 'metric':
       case 'priority':
-        r.metric = Number(arg);
+        r.metric = uintArg(w, p, text, word, arg, 0xffffffff);
         break;
       case 'src':
         r.prefsrc = ip6(arg);
@@ -528,14 +535,16 @@ function parseRuleWords(w: Where, text: string, p: Path, r: RuleCommon, onPrefix
       }
       case 'tos':
         if (r.tos === undefined) w.fail(p, `"${text}": tos is not a selector of IPv6 rules here`);
-        r.tos = Number(arg);
+        r.tos = uintArg(w, p, text, 'tos', arg, 255);
         break;
       case 'ipproto':
-        r.ipproto = arg === 'tcp' ? 6 : arg === 'udp' ? 17 : arg === 'icmp' ? 1 : arg === 'ipv6-icmp' || arg === 'icmpv6' ? 58 : Number(arg);
+        r.ipproto = arg === 'tcp' ? 6 : arg === 'udp' ? 17 : arg === 'icmp' ? 1 : arg === 'ipv6-icmp' || arg === 'icmpv6' ? 58 : uintArg(w, p, text, 'ipproto', arg, 255);
         break;
       case 'sport':
       case 'dport': {
-        const [lo, hi] = arg.split('-').map(Number);
+        const [a, b] = arg.split('-');
+        const lo = uintArg(w, p, text, word, a, 65535);
+        const hi = b === undefined ? undefined : uintArg(w, p, text, word, b, 65535);
         if (word === 'sport') [r.sportLo, r.sportHi] = [lo, hi ?? lo];
         else [r.dportLo, r.dportHi] = [lo, hi ?? lo];
         break;
@@ -543,7 +552,7 @@ function parseRuleWords(w: Where, text: string, p: Path, r: RuleCommon, onPrefix
       case 'pref':
       case 'priority':
       case 'preference':
-        r.pref = Number(arg);
+        r.pref = uintArg(w, p, text, word, arg, 0xffffffff);
         break;
       case 'lookup':
       case 'table':
@@ -553,11 +562,11 @@ function parseRuleWords(w: Where, text: string, p: Path, r: RuleCommon, onPrefix
         break;
       case 'goto':
         r.action = 'goto';
-        r.gotoPref = Number(arg);
+        r.gotoPref = uintArg(w, p, text, 'goto', arg, 0xffffffff);
         action = true;
         break;
       case 'suppress_prefixlength':
-        r.suppressPrefixlen = Number(arg);
+        r.suppressPrefixlen = uintArg(w, p, text, 'suppress_prefixlength', arg, 128);
         break;
       default:
         w.fail(p, `"${text}": "${word}" is not a rule selector this model knows`);

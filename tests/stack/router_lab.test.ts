@@ -107,3 +107,29 @@ describe('router lab', () => {
     expect(fin(r)).toMatchObject({ verdict: 'unmodelled', detail: expect.stringContaining('nf_defrag_ipv4') });
   });
 });
+
+describe('lab: numeric arguments of ip route / ip rule', () => {
+  const one = (line: string, key: 'routes' | 'rules') => () => lab(`
+namespaces:
+  r:
+    links: [ { name: eth0, kind: ether, mac: "${ETH0}" } ]
+    addresses: [ "192.0.2.2/25 dev eth0" ]
+    ${key}: [ "${line}" ]
+`);
+
+  it.each([
+    ['198.51.100.0/24 via 192.0.2.1 dev eth0 metric 1O', 'routes', /metric "1O" is not a whole number/],
+    ['2001:db8::/32 dev eth0 metric x', 'routes', /metric "x" is not a whole number/],
+    ['from 192.0.2.0/24 lookup 100 pref ten', 'rules', /pref "ten" is not a whole number/],
+    ['from all ipproto tcp dport 80-8o lookup 100', 'rules', /dport "8o" is not a whole number from 0 to 65535/],
+    ['from all lookup main suppress_prefixlength 200', 'rules', /suppress_prefixlength "200" is not a whole number from 0 to 128/],
+  ] as const)('"%s" fails with the line and the bad argument', (line, key, msg) => {
+    expect(one(line, key)).toThrow(msg);
+    expect(one(line, key)).toThrow(/lab\.yaml.*line \d+/s);
+  });
+
+  it('good numbers still load', () => {
+    const w = one('from 192.0.2.0/24 dport 80-8080 lookup 100 pref 1000', 'rules')();
+    expect(w.byName.get('r')!.fib4.rules.some((r) => r.pref === 1000 && r.dportLo === 80 && r.dportHi === 8080)).toBe(true);
+  });
+});
