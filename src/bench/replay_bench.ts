@@ -14,7 +14,6 @@ import { CaptureReader } from '../pcap/reader.js';
 import { synthesize, SYNTH_DEFAULTS } from '../pcap/synth.js';
 import { loadWorld } from '../stack/world_load.js';
 import { runReplay, parseInputArg } from '../workers/replay.js';
-import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter } from '../trace/writer.js';
 import { PacketInfo, decodeFrame } from '../stack/wire/decode.js';
 import type { BenchResult } from './pcap_bench.js';
@@ -77,7 +76,7 @@ export async function benchReplay(opts: { packets: number }): Promise<BenchResul
         const n = runReplay(loadWorld(LAB, { allowUnsupported: false }), inputs.map(parseInputArg), {
           datapath: { ...dp, trace: true },
           limit: 0,
-          onRecord: (r) => w.write(toTraceRecord(r)),
+          onRecord: (r) => w.writePacket(r),
         }).packets;
         w.close();
         return n;

@@ -188,11 +188,11 @@ Examples:
           onRecord: (r) => {
             if (!r.reported) return;
             summary.add(r);
-            if (writer || report) {
+            if (report) {
               const tr = toTraceRecord(r);
-              writer?.write(tr);
-              report?.add(tr);
-            }
+              writer?.writePacket(r, tr);
+              report.add(tr);
+            } else writer?.writePacket(r);
           },
         });
         if (bar) {

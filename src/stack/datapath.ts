@@ -280,12 +280,39 @@ export class Datapath {
   }
 }
 
+/**
+ * IPv4 header tuples, direct-mapped by their numbers: a flow's packets share one frozen object (no
+ * address text per packet). Not interned: most flows are short, and interning costs more than one
+ * encoding.
+ */
+const kHdrSlots = 4096;
+const hdrSrc = new Uint32Array(kHdrSlots);
+const hdrDst = new Uint32Array(kHdrSlots);
+const hdrL4 = new Float64Array(kHdrSlots).fill(-1);
+const hdrObj: Array<HdrTuple | null> = new Array<HdrTuple | null>(kHdrSlots).fill(null);
+
 /** The packet's header tuple as text (for records; not on the no-trace hot path except tx/final). */
 export function hdrOf(skb: Skb): HdrTuple | null {
   const i = skb.info;
   let t: HdrTuple;
-  if (i.l3 === L3_IPV4) t = { src: formatIpv4(i.src4), dst: formatIpv4(i.dst4) };
-  else if (i.l3 === L3_IPV6 && i.srcOff >= 0) t = { src: ipv6ToString(skb.data, i.srcOff), dst: ipv6ToString(skb.data, i.dstOff) };
+  if (i.l3 === L3_IPV4) {
+    // Ports, else ICMP id, else nothing: one number that tells them apart.
+    const l4 = i.sport >= 0 ? i.sport * 65536 + i.dport : i.icmpId >= 0 ? 2 ** 32 + i.icmpId : 2 ** 33;
+    const slot = (Math.imul(i.src4 ^ Math.imul(i.dst4, 0x9e3779b1) ^ (l4 | 0), 0x85ebca6b) >>> 20) & (kHdrSlots - 1);
+    const hit = hdrObj[slot];
+    if (hit !== null && hdrSrc[slot] === i.src4 && hdrDst[slot] === i.dst4 && hdrL4[slot] === l4) return hit;
+    t = { src: formatIpv4(i.src4), dst: formatIpv4(i.dst4) };
+    if (i.sport >= 0) {
+      t.sport = i.sport;
+      t.dport = i.dport;
+    } else if (i.icmpId >= 0) t.icmp_id = i.icmpId;
+    hdrSrc[slot] = i.src4;
+    hdrDst[slot] = i.dst4;
+    hdrL4[slot] = l4;
+    hdrObj[slot] = Object.freeze(t);
+    return t;
+  }
+  if (i.l3 === L3_IPV6 && i.srcOff >= 0) t = { src: ipv6ToString(skb.data, i.srcOff), dst: ipv6ToString(skb.data, i.dstOff) };
   else return null;
   if (i.sport >= 0) {
     t.sport = i.sport;

@@ -8,6 +8,7 @@ import { hdrOf } from './datapath.js';
 import type { NetDevice } from './netdev.js';
 import { PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, type Skb } from './skb.js';
 import { DR } from './drop_reason.js';
+import { intern, DEV_STEP_RX, DEV_STEP_RX_PORT, DEV_STEP_VETH, type Step } from './record.js';
 import { brDevXmit, brHandleFrame } from './br_input.js';
 import { arpRcv } from './arp.js';
 import { ipRcv } from './ip_input.js';
@@ -44,7 +45,10 @@ export function netifReceiveSkb(dp: Datapath, skb: Skb, dev: NetDevice): void {
     return;
   }
   ethTypeTrans(skb, dev);
-  if (dp.tracing && !skb.generated) dp.step({ kind: 'rx', ns: dev.ns.name, dev: dev.name, pkttype: dev.master ? `port of ${dev.master.name}` : PKTTYPE_NAMES[skb.pktType] });
+  if (dp.tracing && !skb.generated) {
+    const k = dev.master ? DEV_STEP_RX_PORT : DEV_STEP_RX + skb.pktType;
+    dp.step((dev.traceSteps[k] ??= intern({ kind: 'rx', ns: dev.ns.name, dev: dev.name, pkttype: dev.master ? `port of ${dev.master.name}` : PKTTYPE_NAMES[skb.pktType] })) as Step);
+  }
   const i = skb.info;
   // VLAN: a tagged frame goes to the VLAN device with that id on this lower device (vlan_do_receive).
   if (i.vlanCount > 0) {
@@ -117,7 +121,7 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
     const hdr = dp.tracing || (rec !== null && rec.nat.length > 0) ? hdrOf(skb) : null;
     if (dp.tracing) dp.step({ kind: 'tx', ns: dev.ns.name, dev: dev.name, hdr });
     if (dev.peer) {
-      if (dp.tracing) dp.step({ kind: 'veth', from: `${dev.ns.name}:${dev.name}`, to: `${dev.peer.ns.name}:${dev.peer.name}` });
+      if (dp.tracing) dp.step((dev.traceSteps[DEV_STEP_VETH] ??= intern({ kind: 'veth', from: `${dev.ns.name}:${dev.name}`, to: `${dev.peer.ns.name}:${dev.peer.name}` })) as Step);
       skb.mark = 0; // veth_xmit → __dev_forward_skb scrubs the packet (skb_scrub_packet, xnet)
       skb.ct = null;
       skb.ctinfo = -1;

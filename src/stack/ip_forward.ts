@@ -12,6 +12,7 @@ import { ipOutput } from './ip_output.js';
 import { icmpSend } from './icmp.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_REDIRECT } from './wire/icmp.js';
 import { adjust16 } from './wire/checksum.js';
+import { intern, DEV_STEP_FORWARD, type Step } from './record.js';
 
 /** ip_forward(): the input route said forward via skb.oif. */
 export function ipForward(dp: Datapath, skb: Skb, dev: NetDevice): void {
@@ -34,7 +35,7 @@ export function ipForward(dp: Datapath, skb: Skb, dev: NetDevice): void {
   if (oif === dev && skb.nexthop && (dev.ns.sysctl.int('net.ipv4.conf.all.send_redirects', 1) !== 0 || dev.ns.sysctl.devConf(dev.name, 'send_redirects') !== 0))
     ipRtSendRedirect(dp, skb, skb.nexthop);
   ipDecreaseTtl(skb);
-  if (dp.tracing) dp.step({ kind: 'forward', ns: dev.ns.name, ttl: i.ttl });
+  if (dp.tracing) dp.step((dev.traceSteps[DEV_STEP_FORWARD + i.ttl] ??= intern({ kind: 'forward', ns: dev.ns.name, ttl: i.ttl })) as Step);
   if (!nfHookIpv4(dp, skb, 'forward')) return;
   ipOutput(dp, skb);
 }

@@ -9,7 +9,8 @@ import type { NetDevice } from './netdev.js';
 import { PACKET_HOST, PACKET_OTHERHOST, type Skb } from './skb.js';
 import { DR, dropReasonName } from './drop_reason.js';
 import { nfHookIpv4 } from './nf_hook.js';
-import { RTN_BROADCAST, RTN_LOCAL, RTN_UNICAST, tableName, RTN_MULTICAST } from './route.js';
+import { RTN_BROADCAST, RTN_LOCAL, RTN_UNICAST, tableName, RTN_MULTICAST, type FibRoute, type FibResult, type FibNh } from './route.js';
+import { intern, DEV_STEP_RPF_PASS, type Step } from './record.js';
 import { formatIpv4 } from './inet.js';
 import { ipForward } from './ip_forward.js';
 import { icmpSend, icmpEchoReply, tcpV4SendReset } from './icmp.js';
@@ -108,7 +109,7 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   fl.dport = skb.info.dport < 0 ? 0 : skb.info.dport;
   ns.fib4.lookup(fl, res);
   const route = res.route;
-  const ruleText = res.rule ? res.rule.text.replace(/\t/g, ' ') : '';
+  const ruleText = res.rule ? res.rule.traceText : '';
   const forwarding = conf.forwarding;
   if (res.err !== null) {
     if (arpCheck) return ROUTE_DROPPED;
@@ -120,14 +121,14 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   }
   const r = route!;
   if (r.type === RTN_BROADCAST) {
-    if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'broadcast' });
+    if (dp.tracing && !arpCheck) dp.step(routeStep(r, res, ROUTE_STEP_BROADCAST, ns.name, null));
     if (!arpCheck) skb.rt = r;
     return ROUTE_LOCAL;
   }
   if (r.type === RTN_LOCAL) {
     if (!fibValidateSource(dp, skb, saddr, daddr, dev, silent)) return ROUTE_DROPPED;
     if (!arpCheck) skb.rt = r;
-    if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'local' });
+    if (dp.tracing && !arpCheck) dp.step(routeStep(r, res, ROUTE_STEP_LOCAL, ns.name, null));
     return ROUTE_LOCAL;
   }
   if (arpCheck) return ROUTE_DROPPED;
@@ -146,8 +147,27 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   skb.rt = r;
   skb.oif = nh?.dev ?? null;
   skb.nexthop = nh?.gw ? nh.gw : 0;
-  if (dp.tracing) dp.step({ kind: 'route', ns: ns.name, table: tableName(res.table), rule: ruleText, route: r.text, result: 'forward', ...(skb.oif ? { oif: skb.oif.name } : {}), ...(nh?.gw ? { via: formatIpv4(nh.gw) } : {}) });
+  if (dp.tracing) dp.step(routeStep(r, res, ROUTE_STEP_FORWARD, ns.name, nh ?? null));
   return ROUTE_FORWARD;
+}
+
+const ROUTE_STEP_FORWARD = 0;
+const ROUTE_STEP_LOCAL = 1;
+const ROUTE_STEP_BROADCAST = 2;
+
+/**
+ * The route step of an input lookup, interned on the route per rule and result: its text depends
+ * only on those (the table is the route's, oif and via its first nexthop's).
+ */
+function routeStep(r: FibRoute, res: FibResult, kind: number, ns: string, nh: FibNh | null): Step {
+  const m = (r.traceSteps ??= new Map());
+  let a = m.get(res.rule);
+  if (!a) m.set(res.rule, (a = []));
+  return (a[kind] ??= intern({
+    kind: 'route', ns, table: tableName(res.table), rule: res.rule ? res.rule.traceText : '', route: r.text,
+    result: kind === ROUTE_STEP_FORWARD ? 'forward' : kind === ROUTE_STEP_LOCAL ? 'local' : 'broadcast',
+    ...(nh?.dev ? { oif: nh.dev.name } : {}), ...(nh?.gw ? { via: formatIpv4(nh.gw) } : {}),
+  })) as Step;
 }
 
 /**
@@ -182,7 +202,10 @@ function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number,
   else if (rpf === 2) ok = true;
   else ok = res.route.nh.some((nh) => nh.dev === dev);
   const mode = rpf === 1 ? 'strict' : 'loose';
-  if (dp.tracing && !silent) dp.step({ kind: 'rpfilter', ns: ns.name, dev: dev.name, mode, result: ok ? 'pass' : `fail: best route back to ${formatIpv4(saddr)} is ${res.route ? res.route.text : 'none'}` });
+  if (dp.tracing && !silent) {
+    if (ok) dp.step((dev.traceSteps[DEV_STEP_RPF_PASS + rpf] ??= intern({ kind: 'rpfilter', ns: ns.name, dev: dev.name, mode, result: 'pass' })) as Step);
+    else dp.step({ kind: 'rpfilter', ns: ns.name, dev: dev.name, mode, result: `fail: best route back to ${formatIpv4(saddr)} is ${res.route ? res.route.text : 'none'}` });
+  }
   if (!ok && !silent) dp.drop(skb, DR.IP_RPFILTER, { stage: 'ip_rcv_finish_core', dev: dev.name }, `${mode} rp_filter on ${dev.name}`);
   return ok;
 }

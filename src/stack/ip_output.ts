@@ -9,6 +9,7 @@ import type { Datapath } from './datapath.js';
 import type { Netns } from './netns.js';
 import type { Skb } from './skb.js';
 import { DR } from './drop_reason.js';
+import { intern, type Step } from './record.js';
 import { nfHookIpv4 } from './nf_hook.js';
 import { devQueueXmit } from './dev.js';
 import { formatIpv4, formatMac } from './inet.js';
@@ -108,14 +109,22 @@ export function ipFinishOutput2(dp: Datapath, skb: Skb): void {
 function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
   const dev = n.dev;
   const ns = dev.ns;
-  const addr = dp.tracing ? formatIpv4(n.addr) : '';
   if (n.state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE | NUD_STALE)) {
     if (n.state & NUD_STALE) {
       // First use of a STALE entry: DELAY, and probe after delay_first_probe_time unless confirmed.
       n.state = NUD_DELAY;
       ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'delay_first_probe_time'));
-      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
-    } else if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
+      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
+    } else if (dp.tracing) {
+      // Interned on the entry while its state and address stay.
+      if (!n.useStep || n.useStepState !== n.state || n.useStepMacHi !== n.macHi || n.useStepMacLo !== n.macLo) {
+        n.useStep = intern({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
+        n.useStepState = n.state;
+        n.useStepMacHi = n.macHi;
+        n.useStepMacLo = n.macLo;
+      }
+      dp.step(n.useStep as Step);
+    }
     skb.setMacs(n.macHi, n.macLo, dev.macHi, dev.macLo);
     devQueueXmit(dp, skb, dev);
     return;
@@ -129,7 +138,7 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
     n.updated = dp.now;
     n.queue.push(q);
     if (rec && !skb.generated) rec.live++;
-    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: 'unresolved: packet queued, ARP request sent' });
+    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'INCOMPLETE', action: 'unresolved: packet queued, ARP request sent' });
     neighProbe(dp, n, skb);
     ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'retrans_time_ms') / 1000);
     return;
@@ -142,7 +151,7 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
   }
   n.queue.push(q);
   if (rec && !skb.generated) rec.live++;
-  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
+  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
 }
 
 /** arp_solicit(): one probe (broadcast while INCOMPLETE, unicast to the known address in PROBE). */

@@ -52,6 +52,11 @@ export class Neighbour<Q> {
   timerAt = Infinity;
   /** Packets waiting for resolution (arp_queue), oldest first. */
   queue: Q[] = [];
+  /** Interned 'use' trace step and the state and address it was made for (ip_output.ts). */
+  useStep: object | null = null;
+  useStepState = -1;
+  useStepMacHi = -1;
+  useStepMacLo = -1;
   constructor(dev: NetDevice, addr: number) {
     this.dev = dev;
     this.addr = addr;

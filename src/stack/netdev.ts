@@ -82,6 +82,8 @@ export class NetDevice {
   /** IPv6 addresses, parsed (the datapath uses these). */
   ifa6: IfAddr6[] = [];
   stats = new DevStats();
+  /** Interned trace steps of this device: rx per packet type, rp_filter pass (dev.ts, ip_input.ts). */
+  traceSteps: object[] = [];
 
   constructor(ns: Netns, ifindex: number, name: string, kind: DevKind) {
     this.ns = ns;

@@ -6,6 +6,7 @@
 import type { Datapath } from './datapath.js';
 import { hdrOf } from './datapath.js';
 import type { Skb } from './skb.js';
+import { intern, type PacketRecord, type Step } from './record.js';
 import { nftDoChain, V_DROP, VERDICT_NAMES, natReqText, type CompiledChain, type CompiledRule, type NatReq, type RejectReq } from './netfilter/compile.js';
 import { DR } from './drop_reason.js';
 import {
@@ -104,13 +105,25 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const table = c.table;
   if (dp.opts.trace) {
     st.onRule = (chain: CompiledChain, rule: CompiledRule | null, v: number) => {
-      if (dp.tracing) dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.nftHandle >= 0 ? rule.nftHandle : rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] });
+      if (!dp.tracing) return;
+      // Interned per (rule or end of chain, base chain, verdict): the hook and prio are the base chain's.
+      const holder: CompiledRule | CompiledChain = rule ?? chain;
+      const m = (holder.traceSteps ??= new Map());
+      let a = m.get(c);
+      if (!a) m.set(c, (a = []));
+      dp.step((a[v] ??= intern({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.nftHandle >= 0 ? rule.nftHandle : rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] })) as Step);
     };
   } else st.onRule = null;
   nftDoChain(c, skb, st, res);
   st.onRule = null;
   if (dp.opts.trace && res.rule === null) {
-    if (dp.tracing) dp.step({ kind: 'nf', ns, family: table.family, table: table.name, chain: c.name, hook, prio: c.base!.prio, rule: 'policy', verdict: res.verdict === V_DROP ? 'policy-drop' : 'policy-accept' });
+    if (dp.tracing) {
+      const m = (c.traceSteps ??= new Map());
+      let a = m.get(c);
+      if (!a) m.set(c, (a = []));
+      const k = res.verdict === V_DROP ? 1 : 0;
+      dp.step((a[256 + k] ??= intern({ kind: 'nf', ns, family: table.family, table: table.name, chain: c.name, hook, prio: c.base!.prio, rule: 'policy', verdict: k ? 'policy-drop' : 'policy-accept' })) as Step);
+    }
   }
   if (res.verdict !== V_DROP) return true;
   const holder = res.chain ?? c;
@@ -275,8 +288,12 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
   const state = CTINFO_NAMES[skb.ctinfo] ?? 'INVALID';
   const dir = ctRes.dir === 0 ? 'original' : 'reply';
   const rec = dp.recOf(skb);
-  if (dp.tracing && rec && !skb.generated && !rec.ct) rec.ct = { state, dir, id: skb.ct.id };
-  if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id });
+  // Made once per entry, ctinfo and direction and shared by its packets (its id never changes). Not
+  // interned: most connections are short, and interning costs more than encoding them a few times.
+  const cache = (skb.ct.traceSteps ??= []);
+  const k = skb.ctinfo * 2 + ctRes.dir;
+  if (rec && !skb.generated && !rec.ct) rec.ct = (cache[16 + k] ??= Object.freeze({ state, dir, id: skb.ct.id })) as PacketRecord['ct'];
+  dp.step((cache[k] ??= Object.freeze({ kind: 'ct', ns: ns.name, state, dir, id: skb.ct.id })) as Step);
   return true;
 }
 

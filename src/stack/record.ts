@@ -189,3 +189,31 @@ export class PacketRecord {
 
 const NONE: never[] = Object.freeze([]) as unknown as never[];
 
+/** Where an interned object keeps its encoded forms (trace writers fill it; not enumerable). */
+export const kEncoded = Symbol('pktpath.encoded');
+
+/** The cache slot an interned object carries. */
+export interface EncodedSlot {
+  msgpack: Uint8Array | null;
+  json: string | null;
+}
+
+/**
+ * Intern a record object whose content never changes: frozen, with a slot for its encoded forms, so
+ * a trace writer encodes it once however many packets share it.
+ */
+export function intern<T extends object>(o: T): T {
+  Object.defineProperty(o, kEncoded, { value: { msgpack: null, json: null } satisfies EncodedSlot, enumerable: false });
+  return Object.freeze(o);
+}
+
+/**
+ * Slots of NetDevice.traceSteps. Steps whose content depends only on the place and the outcome are
+ * made once and frozen: no allocation per packet, and the msgpack packer encodes each one once.
+ */
+export const DEV_STEP_RX = 0; // + pkttype (0..5); bridge port: 8
+export const DEV_STEP_RX_PORT = 8;
+export const DEV_STEP_VETH = 9;
+export const DEV_STEP_RPF_PASS = 10; // + rp_filter (1 strict, 2 loose)
+export const DEV_STEP_FORWARD = 16; // + ttl after the decrement (0..255)
+

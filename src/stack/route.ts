@@ -53,6 +53,8 @@ export class FibRoute {
   proto = '';
   /** The route as `ip route` prints it, for traces. */
   text = '';
+  /** Interned trace steps of input lookups that found this route, per rule and result (ip_input.ts). */
+  traceSteps: Map<FibRule | null, object[]> | null = null;
 }
 
 /** Render a route like `ip route show table all`. */
@@ -134,6 +136,11 @@ export class FibRule {
   /** `suppress_prefixlength N`: ignore lookups whose route prefix is ≤ N (−1 off). */
   suppressPrefixlen = -1;
   text = '';
+  private traceTextCache: string | null = null;
+  /** `text` with tabs as spaces, as traces show it. */
+  get traceText(): string {
+    return (this.traceTextCache ??= this.text.replace(/\t/g, ' '));
+  }
 }
 
 /** The flow key of a route lookup (struct flowi4). Reused: fill and pass. */

@@ -3,8 +3,9 @@
  * temporary name and renamed when complete; an interrupted run leaves `<file>.partial`.
  */
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { Encoder } from '@msgpack/msgpack';
-import type { TraceRecord } from './schema.js';
+import type { PacketRecord } from '../stack/record.js';
+import { toTraceRecord, traceRecordJson, type TraceRecord } from './schema.js';
+import { MsgpackRecordPacker } from './msgpack_record.js';
 import { formatText } from './format_text.js';
 
 /** Trace formats. */
@@ -16,12 +17,10 @@ const kFlushBytes = 1 << 20;
 export class TraceWriter {
   private fd: number;
   private readonly tmp: string | null;
-  /** msgpack: encoded records appended here, written in one call per flush. */
-  private bin = new Uint8Array(kFlushBytes + 65536);
-  private binLen = 0;
+  /** msgpack: records packed here, written in one call per flush. */
+  private readonly packer = new MsgpackRecordPacker(kFlushBytes + 65536);
   private text = '';
   private pending = 0;
-  private readonly enc = new Encoder({ ignoreUndefined: true });
   private closed = false;
 
   constructor(readonly path: string, readonly format: TraceFormat) {
@@ -34,31 +33,36 @@ export class TraceWriter {
     }
   }
 
-  /** Append one record. */
-  write(r: TraceRecord): void {
+  /** Append the record of one packet (msgpack packs it directly, without the schema object). */
+  writePacket(r: PacketRecord, tr?: TraceRecord): void {
     if (this.format === 'msgpack') {
-      // encodeSharedRef: a view of the encoder's own buffer, copied once into ours (no slice per record).
-      const b = this.enc.encodeSharedRef(r);
-      if (this.binLen + b.length > this.bin.length) {
-        const grown = new Uint8Array(Math.max(this.bin.length * 2, this.binLen + b.length));
-        grown.set(this.bin.subarray(0, this.binLen));
-        this.bin = grown;
-      }
-      this.bin.set(b, this.binLen);
-      this.binLen += b.length;
-      this.pending += b.length;
-    } else {
-      const s = this.format === 'jsonl' ? JSON.stringify(r) + '\n' : formatText(r);
+      this.packer.record(r);
+      if (this.packer.pos >= kFlushBytes) this.flush();
+    } else if (this.format === 'jsonl') {
+      const s = traceRecordJson(r) + '\n';
       this.text += s;
       this.pending += s.length;
+      if (this.pending >= kFlushBytes) this.flush();
+    } else this.write(tr ?? toTraceRecord(r));
+  }
+
+  /** Append one schema record. */
+  write(r: TraceRecord): void {
+    if (this.format === 'msgpack') {
+      this.packer.value(r);
+      if (this.packer.pos >= kFlushBytes) this.flush();
+      return;
     }
+    const s = this.format === 'jsonl' ? JSON.stringify(r) + '\n' : formatText(r);
+    this.text += s;
+    this.pending += s.length;
     if (this.pending >= kFlushBytes) this.flush();
   }
 
   private flush(): void {
     if (this.format === 'msgpack') {
-      if (this.binLen) writeAll(this.fd, this.bin.subarray(0, this.binLen));
-      this.binLen = 0;
+      if (this.packer.pos) writeAll(this.fd, this.packer.bytes());
+      this.packer.reset();
     } else if (this.text) {
       writeAll(this.fd, Buffer.from(this.text));
       this.text = '';

@@ -177,6 +177,8 @@ export class Conn {
   /** NAT by-source chain (nf_nat_bysource), see nat.ts. */
   bysrcNext: Conn | null = null;
   bysrcBucket = -1;
+  /** Trace steps of this entry, by ctinfo and direction (nf_hook.ts nfConntrackIn); null until traced. */
+  traceSteps: object[] | null = null;
 
   constructor() {
     this.orig.conn = this;

@@ -73,6 +73,8 @@ export class CompiledRule {
   hasCounter = false;
   /** The nft handle of an iptables-nft rule (what nft trace prints), -1 when the source has none. */
   nftHandle = -1;
+  /** Interned trace steps of this rule, per base chain and verdict (nf_hook.ts nfStep); null until traced. */
+  traceSteps: Map<CompiledChain, object[]> | null = null;
   constructor(
     readonly handle: number,
     readonly text: string,
@@ -86,6 +88,8 @@ export class CompiledChain {
   rules: CompiledRule[] = [];
   /** Policy packets counter. */
   policyPackets = 0;
+  /** Interned trace steps: policy accept/drop of this base chain, end of this chain per base chain. */
+  traceSteps: Map<CompiledChain, object[]> | null = null;
   constructor(
     readonly table: CompiledTable,
     readonly name: string,
