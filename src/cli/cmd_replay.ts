@@ -2,6 +2,7 @@
  * `pktpath replay`: the main job. Loads a world, replays captures through the datapath and writes the
  * trace and a summary.
  */
+import { parseRate } from '../stack/sched/tc_spec.js';
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { action, parsePositiveInt } from './run.js';
@@ -84,6 +85,23 @@ interface ReplayOpts {
   ring: number;
   workers?: number;
   atTime?: number;
+  linkRate?: Map<string, number>;
+  qdisc?: Map<string, string>;
+}
+
+/** `NS:DEV=VALUE`, repeatable, collected in a map. */
+function devAssign<T>(flag: string, parse: (v: string) => T) {
+  return (arg: string, prev: Map<string, T> | undefined): Map<string, T> => {
+    const m = /^([^:=\s]+:[^=\s]+)=(.+)$/.exec(arg.trim());
+    if (!m) throw new UsageError(`${flag} ${arg}: expected NS:DEV=VALUE (e.g. ${flag} host:eth0=${flag === '--qdisc' ? '"fq_codel"' : '1gbit'})`);
+    let v: T;
+    try {
+      v = parse(m[2]);
+    } catch (e) {
+      throw new UsageError(`${flag} ${arg}: ${(e as Error).message}`);
+    }
+    return new Map(prev ?? []).set(m[1], v);
+  };
 }
 
 /** Register the command. */
@@ -119,6 +137,8 @@ export function register(program: Command): void {
     .option('--window <ms>', 'statistics window of the queue model', parsePositiveNumber, 10)
     .option('--ring <n>', 'rx ring size per queue (ethtool -g)', parsePositiveInt, 1024)
     .option('--workers <n>', 'piscina workers for the queue model (default: the machine\'s cores)', parsePositiveInt)
+    .option('--link-rate <ns:dev=rate>', 'line rate of an edge device in tc units (1gbit, 100mbit; repeatable): its egress qdisc then queues and drops', devAssign('--link-rate', parseRate))
+    .option('--qdisc <ns:dev=spec>', 'root qdisc of an edge device as tc takes it ("tbf rate 10mbit burst 32kb latency 50ms", "fq_codel target 5ms"; repeatable); default: the snapshot\'s', devAssign('--qdisc', (v) => v))
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -139,7 +159,7 @@ Examples:
       const report = o.report
         ? new HtmlReport({ title: `pktpath replay — ${basename(o.world)}`, world, warnings: world.warnings, meta: [['World', o.world], ['Captures', captures.join('  ')]] })
         : null;
-      const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers);
+      const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers || o.linkRate || o.qdisc);
       let qm: QueueModel | null = null;
       if (qmOn) {
         const key = o.rssKey !== undefined ? parseKeyHex(o.rssKey) : null;
@@ -148,6 +168,8 @@ Examples:
           cpus: o.cpus ?? availableParallelism(), queues: o.queues ?? null, key, symmetric: Boolean(o.symmetric),
           cost: o.cost ? loadCostFile(o.cost) : new CostModel(), speed: o.speed, rate: o.rate, windowMs: o.window, ring: o.ring,
           workers: o.workers ?? defaultWorkers(),
+          ...(o.linkRate ? { linkRates: o.linkRate } : {}),
+          ...(o.qdisc ? { qdiscs: o.qdisc } : {}),
         });
       }
       // A capture without @NS:DEV is direction-aware: its other frames are compared with the model.

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { setDebug } from './run.js';
+import { exitCodeFor, setDebug } from './run.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -47,7 +47,14 @@ async function main(): Promise<void> {
   }
 }
 
+// A reader that went away (`pktpath replay --help | head`) is not an error: stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main().catch((err) => {
+  // Option parsers throw UsageError for bad values: bad usage (2), like commander's own refusals.
   process.stderr.write(`pktpath: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = exitCodeFor(err);
 });

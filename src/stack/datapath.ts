@@ -210,6 +210,9 @@ export class Datapath {
   /** Which input packets are reported (`--filter`), judged on the packet as it entered; null = all. */
   filter: ((info: PacketInfo) => boolean) | null = null;
 
+  /** A frame leaves the world on an edge device (dev_queue_xmit there): the queue model's egress side. */
+  onXmit: ((dev: NetDevice, skb: Skb) => void) | null = null;
+
   /** Device tap (`--pcap-out`): frames as they cross each device; null when off. */
   tap: ((dev: NetDevice, dir: 1 | 2, t: number, frame: Uint8Array, len: number) => void) | null = null;
 

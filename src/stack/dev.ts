@@ -141,6 +141,7 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
       return;
     }
     // An edge (or a device with no peer): the frame leaves the world here.
+    if (dp.onXmit !== null) dp.onXmit(dev, skb);
     if (skb.generated) {
       dp.emittedFate(skb, `transmitted on ${dev.ns.name}:${dev.name}`);
       return;

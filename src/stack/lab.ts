@@ -18,6 +18,7 @@
  *       nft: |
  *         table ip nat { chain post { type nat hook postrouting priority srcnat; masquerade } }
  */
+import { parseRate } from './sched/tc_spec.js';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
@@ -137,6 +138,13 @@ function loadNs(w: Where, world: World, ns: Netns, spec: Record<string, unknown>
     if (o.up === false) d.up = false;
     if (o.txqlen !== undefined) d.txqlen = Number(o.txqlen);
     if (o.qdisc !== undefined) d.qdisc = String(o.qdisc);
+    if (o.rate !== undefined) {
+      try {
+        d.rate = parseRate(String(o.rate));
+      } catch (e) {
+        w.fail([...p, 'rate'], (e as Error).message);
+      }
+    }
     if (o.queues !== undefined) d.numRxQueues = d.numTxQueues = Number(o.queues);
     if (kind === 'bridge') d.bridge = new BridgeState();
     if (kind === 'ether') {

@@ -59,7 +59,10 @@ export class NetDevice {
   /** Administratively up (IFF_UP). */
   up = true;
   txqlen = 1000;
+  /** Root qdisc: the kind `ip link` shows, or a tc spec (lab, --qdisc) such as `tbf rate 1mbit burst 10kb latency 50ms`. */
   qdisc = 'noqueue';
+  /** Line rate, bytes/s (lab `rate`, --link-rate); 0 when unknown (the queue model then queues nothing). */
+  rate = 0;
   numRxQueues = 1;
   numTxQueues = 1;
   /** Bridge master, when this device is a bridge port. */

@@ -1,6 +1,7 @@
 /**
  * `pktpath world show`: the loaded world in the shapes `ip`, `bridge`, `nft` and `ss` print.
  */
+import { formatRate } from '../stack/sched/tc_spec.js';
 import type { World } from '../stack/netns.js';
 import { formatIpv4, formatMac } from '../stack/inet.js';
 import { tableName } from '../stack/route.js';
@@ -21,7 +22,7 @@ export function formatWorld(w: World): string {
     for (const d of ns.devs) {
       const extra: string[] = [d.kind];
       if (d.kind !== 'loopback') extra.push(formatMac(d.macHi, d.macLo));
-      extra.push(`mtu ${d.mtu}`, `qdisc ${d.qdisc}`, `txqlen ${d.txqlen}`, `queues rx ${d.numRxQueues} tx ${d.numTxQueues}`);
+      extra.push(`mtu ${d.mtu}`, `qdisc ${d.qdisc}`, ...(d.rate ? [`rate ${formatRate(d.rate * 8)}`] : []), `txqlen ${d.txqlen}`, `queues rx ${d.numRxQueues} tx ${d.numTxQueues}`);
       if (d.master) extra.push(`master ${d.master.name}`);
       if (d.peer) extra.push(`peer ${d.peer.ns.name}:${d.peer.name}`);
       if (d.edge) extra.push(`EDGE (${d.edgeNote})`);

@@ -1377,6 +1377,32 @@ interface SoftirqLike {
   queues: Array<Record<string, unknown>>;
   windows: Array<{ cpu: number; t: number; loadPct: number; drops: { FULL_RING: number; CPU_BACKLOG: number }; timeSqueeze: number }>;
   softnetStat: string;
+  egress?: { devices: Array<Record<string, unknown> & { dev: string; drops: Record<string, number> }>; windows: Array<{ dev: string; t: number; sent: number; drops: number; backlogPeak: number }> };
+}
+
+/** Egress qdiscs: peak backlog per device and window (drop markers), and the per-device table. */
+function egressSection(e: NonNullable<SoftirqLike['egress']>, windowNs: number): string {
+  if (e.devices.length === 0) return '';
+  const W = 760, H = 160, P = 34;
+  const nWin = e.windows.reduce((m, w) => Math.max(m, Math.round(w.t / windowNs) + 1), 1);
+  const top = Math.max(1, ...e.windows.map((w) => w.backlogPeak));
+  const x = (i: number) => P + (nWin <= 1 ? 0 : (i / (nWin - 1)) * (W - 2 * P));
+  const y = (v: number) => H - P / 2 - (v / top) * (H - P);
+  const colours = ['#0891b2', '#9333ea', '#ea580c', '#16a34a', '#2563eb', '#ca8a04'];
+  let svg = `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-labelledby="eg-t eg-d"><title id="eg-t">Egress qdisc backlog per device</title><desc id="eg-d">Most packets queued in each device's root qdisc per ${windowNs / 1e6} ms window; red marks are windows with qdisc drops.</desc>`;
+  for (const v of [0, top]) svg += `<line x1="${P}" x2="${W - P}" y1="${y(v)}" y2="${y(v)}" stroke="currentColor" stroke-opacity="0.2"/><text x="2" y="${y(v) + 4}" font-size="10" fill="currentColor">${v}</text>`;
+  e.devices.forEach((d, k) => {
+    const peak = new Array<number>(nWin).fill(0);
+    for (const w of e.windows) if (w.dev === d.dev) peak[Math.round(w.t / windowNs)] = w.backlogPeak;
+    svg += `<polyline fill="none" stroke="${colours[k % colours.length]}" stroke-width="1.5" points="${peak.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"><title>${esc(d.dev)}</title></polyline>`;
+  });
+  for (const w of e.windows) {
+    if (w.drops > 0) svg += `<circle cx="${x(Math.round(w.t / windowNs)).toFixed(1)}" cy="${y(w.backlogPeak).toFixed(1)}" r="3" fill="#dc2626"><title>${esc(w.dev)} at ${(w.t / 1e6).toFixed(1)} ms: ${w.drops} qdisc drops, backlog ${w.backlogPeak}</title></circle>`;
+  }
+  svg += '</svg>';
+  const legend = e.devices.map((d, k) => `<span style="color:${colours[k % colours.length]}">■ ${esc(d.dev)}</span>`).join(' ');
+  const rows = e.devices.map((d) => ({ ...d, drops: Object.entries(d.drops).map(([r, n]) => `${r} ${n}`).join(', ') || '0' }));
+  return `<h3>Egress qdiscs</h3>${svg}<p>${legend}</p>${genericTable(rows, 'Per edge device: root qdisc, line rate (bits/s), packets offered and sent, qdisc drops, peak backlog, wire busy, longest wait (ns)')}`;
 }
 
 /** Per-CPU softirq load over time (one line per CPU), drop markers, the per-CPU and per-queue tables. */
@@ -1401,5 +1427,5 @@ function softirqSection(r: SoftirqLike): string {
   }
   svg += '</svg>';
   const legend = r.cpus.map((c) => `<span style="color:${colours[c.cpu % colours.length]}">■ CPU ${c.cpu}</span>`).join(' ');
-  return `${svg}<p>${legend}</p>${genericTable(r.cpus, 'Per CPU: packets processed, drops, time_squeeze, softirq runs, busy time')}${genericTable(r.queues, 'Per rx queue: CPU, ring size, packets, drops, peak occupancy')}<h3>/proc/net/softnet_stat</h3><pre>${esc(r.softnetStat)}</pre>`;
+  return `${svg}<p>${legend}</p>${genericTable(r.cpus, 'Per CPU: packets processed, drops, time_squeeze, softirq runs, busy time')}${genericTable(r.queues, 'Per rx queue: CPU, ring size, packets, drops, peak occupancy')}<h3>/proc/net/softnet_stat</h3><pre>${esc(r.softnetStat)}</pre>${r.egress ? egressSection(r.egress, r.windowNs) : ''}`;
 }

@@ -21,7 +21,12 @@ import { PacketInfo, decodeFrame } from '../stack/wire/decode.js';
 import { Rss, MS_RSS_KEY, SYMMETRIC_KEY } from './rss.js';
 import { ArrivalClock, type SoftirqReport, type RxQueueSpec, type CpuSummary, type QueueSummary, type CpuWindow } from './softirq.js';
 import { CostModel } from './cost.js';
-import type { QueueTask } from './queue_worker.js';
+import type { QueueTask, QueueResult } from './queue_worker.js';
+import type { Skb } from '../stack/skb.js';
+import { flowHash } from '../stack/nf_hook.js';
+import { makeQdisc, TcSpecError } from '../stack/sched/tc_spec.js';
+import { UsageError } from '../errors.js';
+import { simulateEgress, egressText, TxEvents, type EgressDevice, type EgressReport, type TxPkt } from './egress.js';
 
 /** Options of the queue model. */
 export interface QueueModelOptions {
@@ -43,6 +48,10 @@ export interface QueueModelOptions {
   ring: number;
   /** piscina workers (default: the machine's cores). */
   workers: number;
+  /** Line rate per device (`ns:dev` → bytes/s; --link-rate, or the lab's `rate`). */
+  linkRates?: Map<string, number>;
+  /** Root qdisc per device (`ns:dev` → tc spec; --qdisc), overriding the snapshot's. */
+  qdiscs?: Map<string, string>;
 }
 
 /** Growable typed columns of arrivals. */
@@ -82,11 +91,48 @@ export class QueueModel {
   private readonly info = new PacketInfo();
   private readonly cpuOfQueue: number[] = [];
   readonly workers: number;
+  /** Edge devices that transmit, and what they transmitted (egress.ts). */
+  private readonly egress: EgressDevice[] = [];
+  private readonly egressOf = new Map<NetDevice, number>();
+  private readonly tx = new TxEvents();
+  /** Input packets seen (index + 1 of the last). */
+  private packets = 0;
 
   constructor(readonly world: World, readonly opts: QueueModelOptions) {
     this.clock = new ArrivalClock(opts.speed, opts.rate);
     this.workers = Math.max(1, Math.min(opts.workers, opts.cpus));
     this.groups = Array.from({ length: this.workers }, () => new Columns());
+    const known = new Set(world.edges().map((d) => `${d.ns.name}:${d.name}`));
+    for (const [what, m] of [['--link-rate', opts.linkRates], ['--qdisc', opts.qdiscs]] as const) {
+      for (const k of m?.keys() ?? []) {
+        if (!known.has(k)) throw new UsageError(`${what} ${k}: not an edge device of the world (edges: ${[...known].join(', ') || 'none'})`);
+      }
+    }
+    for (const dev of world.edges()) {
+      const name = `${dev.ns.name}:${dev.name}`;
+      const spec = opts.qdiscs?.get(name) ?? dev.qdisc;
+      const rate = opts.linkRates?.get(name) ?? dev.rate;
+      const make = () => makeQdisc<TxPkt>(spec, { txqlen: dev.txqlen, mtu: dev.mtu, numTxQueues: dev.numTxQueues, defaultQdisc: dev.ns.sysctl.get('net.core.default_qdisc') ?? 'pfifo_fast' });
+      // Check the qdisc now when it will be used (a device with a rate), not mid-run.
+      if (rate > 0) {
+        try {
+          make();
+        } catch (e) {
+          if (!(e instanceof TcSpecError || e instanceof RangeError)) throw e;
+          throw new UsageError(`${name}: root qdisc "${spec}": ${e.message}; give one the model has with --qdisc ${name}="fq_codel" (or pfifo_fast, tbf rate R burst B latency T, ...)`);
+        }
+      }
+      this.egressOf.set(dev, this.egress.length);
+      this.egress.push({ name, qdisc: spec, rate, make });
+    }
+  }
+
+  /** The datapath put a packet on an edge device's wire (dev_queue_xmit) while handling input packet `cause`. */
+  xmit(dev: NetDevice, skb: Skb, cause: number): void {
+    const k = this.egressOf.get(dev);
+    if (k === undefined) return;
+    const tos = skb.info.tos;
+    this.tx.push(cause, k, skb.len, skb.priority, flowHash(skb), tos < 0 ? 0 : tos & 3);
   }
 
   /** The rx queues of a device, created on its first packet (queue q of device d → a global id). */
@@ -119,6 +165,7 @@ export class QueueModel {
     const cost = this.opts.cost.cost(work.hooks, work.rules, work.ctLookups, work.ctInserts, work.nats);
     const cpu = this.cpuOfQueue[q];
     this.groups[cpu % this.workers].push(this.clock.at(sec, nsec), q, index, cost);
+    if (index + 1 > this.packets) this.packets = index + 1;
   }
 
   /** Simulate every group on its worker and merge the results (ordered by CPU and queue). */
@@ -133,10 +180,17 @@ export class QueueModel {
         const queues = this.queues.map((q) => ({ ...q, cpu: q.cpu % n === k ? Math.floor(q.cpu / n) : 0 }));
         const t = g.t.slice(0, g.n), q = g.q.slice(0, g.n), tag = g.tag.slice(0, g.n), cost = g.cost.slice(0, g.n);
         const task: QueueTask = { cpus, queues, windowNs: this.opts.windowMs * 1e6, t, q, tag, cost };
-        return pool.run(task, { transferList: [t.buffer, q.buffer, tag.buffer, cost.buffer] as unknown as WtTransferable[] }) as Promise<SoftirqReport>;
+        return pool.run(task, { transferList: [t.buffer, q.buffer, tag.buffer, cost.buffer] as unknown as WtTransferable[] }) as Promise<QueueResult>;
       });
-      const reports = await Promise.all(tasks);
-      return merge(reports, n, this.queues, this.opts.cpus);
+      const results = await Promise.all(tasks);
+      const report = merge(results.map((r) => r.report), n, this.queues, this.opts.cpus);
+      // When each input packet's softirq finished (NaN: dropped on receive), then the egress side.
+      const doneAt = new Float64Array(this.packets).fill(NaN);
+      for (const r of results) for (let i = 0; i < r.doneTag.length; i++) doneAt[r.doneTag[i]] = r.doneT[i];
+      // Transmits with no input packet being handled (timers after the capture): charged to the last one.
+      for (let i = 0; i < this.tx.n; i++) if (this.tx.cause[i] < 0 || this.tx.cause[i] >= this.packets) this.tx.cause[i] = this.packets - 1;
+      if (this.packets > 0) report.egress = simulateEgress(this.egress, this.tx, doneAt, this.opts.windowMs * 1e6);
+      return report;
     } finally {
       await pool.destroy();
     }
@@ -187,5 +241,6 @@ export function queueModelText(r: SoftirqReport, opts: QueueModelOptions, worker
   s += '  rx queues (packets, drops, peak occupancy / ring):\n';
   for (const q of r.queues) s += `    ${q.name.padEnd(28)} cpu ${q.cpu}  ${String(q.packets).padStart(8)}  ${String(q.drops).padStart(6)}  ${q.peak}/${q.ring}\n`;
   s += '  /proc/net/softnet_stat:\n' + r.softnetStat.trimEnd().split('\n').map((l) => `    ${l}`).join('\n') + '\n';
+  if (r.egress) s += egressText(r.egress);
   return s;
 }

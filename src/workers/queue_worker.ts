@@ -15,9 +15,23 @@ export interface QueueTask {
   cost: Float64Array;
 }
 
+/** A group's report, and when each of its packets finished (packet index, ns) for the egress model. */
+export interface QueueResult {
+  report: SoftirqReport;
+  doneTag: Float64Array;
+  doneT: Float64Array;
+}
+
 /** Run the softirq model over the arrivals. */
-export default function run(task: QueueTask): SoftirqReport {
+export default function run(task: QueueTask): QueueResult {
   const m = new SoftirqModel({ cpus: task.cpus, queues: task.queues, windowNs: task.windowNs });
+  const doneTag = new Float64Array(task.t.length);
+  const doneT = new Float64Array(task.t.length);
+  let nDone = 0;
+  m.onDone = (tag, t) => {
+    doneTag[nDone] = tag;
+    doneT[nDone++] = t;
+  };
   const costs = new Float64Array(1);
   const n = task.t.length;
   // Fault injection for the tests of worker failure (a crash mid-run must fail the whole run cleanly).
@@ -30,7 +44,7 @@ export default function run(task: QueueTask): SoftirqReport {
       m.rx(task.t[i], task.q[i], task.tag[i], costs);
     }
     m.finish();
-    return m.report();
+    return { report: m.report(), doneTag: doneTag.slice(0, nDone), doneT: doneT.slice(0, nDone) };
   } catch (e) {
     throw new Error(`queue model worker failed at packet index ${i < n ? task.tag[i] : 'end'}: ${(e as Error).message}`);
   }

@@ -221,6 +221,8 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
   const readers = inputs.map((inp) => CaptureReader.open(inp.path));
   const dp = new Datapath(world, opts.datapath, opts.onRecord);
   if (opts.filter) dp.filter = opts.filter;
+  const qm = opts.queueModel;
+  if (qm) dp.onXmit = (dev, skb) => qm.xmit(dev, skb, dp.rec ? dp.rec.index : -1);
   const cons = opts.consistency ?? null;
   if (cons) {
     // Compare only the devices the direction-aware captures cover.

@@ -21,6 +21,7 @@
  * part of the per-packet costs; netdev_budget_usecs is compared in ns, not jiffies; RFS and flow_limit
  * are off (their kernel defaults).
  */
+import type { EgressReport } from './egress.js';
 import { DR, type DropReason } from '../stack/drop_reason.js';
 
 /** Kernel defaults (net/core/hotdata.c; datapath-facts §6). */
@@ -228,6 +229,8 @@ export interface SoftirqReport {
   windows: CpuWindow[];
   /** /proc/net/softnet_stat text (15 hex columns per CPU). */
   softnetStat: string;
+  /** Egress qdiscs and wires of the edge devices (egress.ts), when the datapath transmitted. */
+  egress?: EgressReport;
 }
 
 /**
