@@ -4,41 +4,28 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { PcapWriter } from '../pcap/writer.js';
-import { synthesize, SYNTH_DEFAULTS } from '../pcap/synth.js';
+import { ROUTER_WORKLOAD, writeWorkload, type Workload } from './workload.js';
 import { loadWorld } from '../stack/world_load.js';
 import { runReplay, parseInputArg } from '../workers/replay.js';
 import { QueueModel } from '../workers/queue_model.js';
 import { CostModel } from '../workers/cost.js';
 import type { BenchResult } from './pcap_bench.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const LAB = resolve(here, '../../captures/labs/router.yaml');
-
 /** Run the queue-model benchmark with 1..cores workers (at least 2). */
-export async function benchQueue(opts: { packets: number }): Promise<BenchResult[]> {
+export async function benchQueue(opts: { packets: number; workload?: Workload }): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'pktpath-bench-queue-'));
+  const wl = opts.workload ?? ROUTER_WORKLOAD;
   try {
-    const f = join(dir, 'in.pcap');
-    const w = new PcapWriter(f, { nanosecond: true, linktype: 1 });
-    synthesize({ ...SYNTH_DEFAULTS, packets: opts.packets, flows: 1000, rate: 2_000_000, mix: { tcp: 0, udp: 100, icmp: 0, arp: 0, frag: 0, synflood: 0 } }, {
-      write(sec: number, nsec: number, data: Uint8Array) {
-        const c = data.slice();
-        c.set([2, 0, 0, 0, 1, 1], 0); // to router:eth0
-        w.write(sec, nsec, c);
-      },
-    });
-    w.close();
+    const inputs = writeWorkload(dir, wl, opts.packets, 2_000_000, { tcp: 0, udp: 100, icmp: 0, arp: 0, frag: 0, synflood: 0 });
     const out: BenchResult[] = [];
     const maxW = Math.max(2, availableParallelism());
     let one = 0;
     for (let n = 1; n <= maxW; n++) {
-      const world = loadWorld(LAB, { allowUnsupported: false });
+      const world = loadWorld(wl.world, { allowUnsupported: false });
       const qm = new QueueModel(world, { cpus: 8, queues: 8, key: null, symmetric: false, cost: new CostModel(), speed: 1, rate: 0, windowMs: 10, ring: 1024, workers: n });
-      runReplay(world, [parseInputArg(`${f}@router:eth0`)], { datapath: { verifyChecksums: false, trace: false, allowUnsupported: false, seed: 1 }, limit: 0, onRecord: () => {}, queueModel: qm });
+      runReplay(world, inputs.map(parseInputArg), { datapath: { verifyChecksums: false, trace: false, allowUnsupported: false, seed: 1 }, limit: 0, onRecord: () => {}, queueModel: qm });
       const t0 = process.hrtime.bigint();
       await qm.run();
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;

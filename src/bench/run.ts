@@ -11,15 +11,16 @@ import { benchReplay } from './replay_bench.js';
 import { benchDecode } from './decode_bench.js';
 import { benchQueue } from './queue_bench.js';
 import { benchWorld } from './world_bench.js';
+import { ROUTER_WORKLOAD, type Workload } from './workload.js';
 
-interface Bench { name: string; run: (packets: number) => Promise<BenchResult[]> }
+interface Bench { name: string; run: (packets: number, workload: Workload) => Promise<BenchResult[]> }
 
 const BENCHES: Bench[] = [
   { name: 'pcap', run: (packets) => benchPcap({ packets }) },
   { name: 'world', run: () => benchWorld() },
   { name: 'decode', run: (packets) => benchDecode({ packets }) },
-  { name: 'replay', run: (packets) => benchReplay({ packets }) },
-  { name: 'queue', run: (packets) => benchQueue({ packets }) },
+  { name: 'replay', run: (packets, workload) => benchReplay({ packets, workload }) },
+  { name: 'queue', run: (packets, workload) => benchQueue({ packets, workload }) },
 ];
 
 function formatValue(v: number): string {
@@ -27,13 +28,13 @@ function formatValue(v: number): string {
 }
 
 /** Run the named benchmarks (all when empty) and return the table as text. */
-export async function runBenches(names: string[], packets: number, log: (s: string) => void = () => {}): Promise<string> {
+export async function runBenches(names: string[], packets: number, log: (s: string) => void = () => {}, workload: Workload = ROUTER_WORKLOAD): Promise<string> {
   const chosen = names.length === 0 ? BENCHES : BENCHES.filter((b) => names.includes(b.name));
   if (chosen.length === 0) throw new Error(`no benchmark named ${names.join(', ')}; have ${BENCHES.map((b) => b.name).join(', ')}`);
   const rows: string[][] = [];
   for (const b of chosen) {
     log(`running ${b.name}...\n`);
-    for (const r of await b.run(packets)) rows.push([b.name, r.name, formatValue(r.value), r.unit]);
+    for (const r of await b.run(packets, workload)) rows.push([b.name, r.name, formatValue(r.value), r.unit]);
   }
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), ['bench', 'measure', 'value'][c]!.length));
   const line = (r: string[]): string =>

@@ -39,7 +39,8 @@ Examples:
   pktpath synth -o flood.pcap --mix tcp=50,synflood=50 --seed 7
   pktpath synth --mix frag=1 --packets 20 -o - | pktpath decode -`;
 
-function parseNet(value: string): { net: number; prefix: number } {
+/** commander argParser for an IPv4 pool `A.B.C.D/P` (P 8..30). */
+export function parseNet(value: string): { net: number; prefix: number } {
   const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(value);
   const addr = m ? parseIpv4(m[1]) : NaN;
   const prefix = m ? Number(m[2]) : NaN;
