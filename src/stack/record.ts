@@ -195,7 +195,7 @@ export const kEncoded = Symbol('pktpath.encoded');
 /** The cache slot an interned object carries. */
 export interface EncodedSlot {
   msgpack: Uint8Array | null;
-  json: string | null;
+  json: Uint8Array | null;
 }
 
 /**

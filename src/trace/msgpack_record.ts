@@ -11,52 +11,10 @@
  */
 import { kEncoded, type EncodedSlot, type PacketRecord } from '../stack/record.js';
 import { TRACE_SCHEMA_VERSION } from './schema.js';
-
-/** Strings at most this long are cached encoded. */
-const kCacheStrLen = 96;
-/** Entries before the string cache starts over (bounded memory on captures with many addresses). */
-const kCacheEntries = 1 << 16;
+import { RecordBuffer } from './record_buffer.js';
 
 /** Appends msgpack records to a growable buffer. */
-export class MsgpackRecordPacker {
-  buf: Buffer;
-  pos = 0;
-  private strs = new Map<string, Uint8Array>();
-
-  constructor(size = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  /** Bytes packed so far. */
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-
-  /** Forget the packed bytes (keep the buffer and caches). */
-  reset(): void {
-    this.pos = 0;
-  }
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + 1024));
-    this.buf.copy(grown, 0, 0, this.pos);
-    this.buf = grown;
-  }
-
-  private raw(b: Uint8Array): void {
-    const n = b.length;
-    this.ensure(n);
-    const buf = this.buf;
-    let p = this.pos;
-    if (n <= 24) for (let i = 0; i < n; i++) buf[p++] = b[i];
-    else {
-      buf.set(b, p);
-      p += n;
-    }
-    this.pos = p;
-  }
-
+export class MsgpackRecordPacker extends RecordBuffer {
   /** One trace record, schema version 1 (src/trace/schema.ts: toTraceRecord, same field order). */
   record(r: PacketRecord): void {
     this.ensure(128);
@@ -126,39 +84,23 @@ export class MsgpackRecordPacker {
     }
   }
 
-  /** "sec.nnnnnnnnn" as a fixstr, digits written directly. */
+  /** "sec.nnnnnnnnn" as a fixstr (str 8 past 31 bytes). */
   private ts(sec: number, nsec: number): void {
-    const s = String(sec);
-    const n = s.length + 10;
+    const n = String(sec).length + 10;
     this.ensure(n + 2);
-    const b = this.buf;
-    let p = this.pos;
-    if (n < 32) b[p++] = 0xa0 + n;
+    if (n < 32) this.buf[this.pos++] = 0xa0 + n;
     else {
-      b[p++] = 0xd9;
-      b[p++] = n;
+      this.buf[this.pos++] = 0xd9;
+      this.buf[this.pos++] = n;
     }
-    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-    b[p] = 0x2e;
-    for (let i = 9, x = nsec; i >= 1; i--, x = (x / 10) | 0) b[p + i] = 0x30 + (x % 10);
-    this.pos = p + 10;
+    this.tsDigits(sec, nsec);
   }
 
-  /** Dotted quad as a fixstr, digits written directly. */
+  /** Dotted quad as a fixstr. */
   private ipv4(a: number): void {
     this.ensure(16);
-    const b = this.buf;
-    const start = this.pos;
-    let p = start + 1;
-    for (let sh = 24; sh >= 0; sh -= 8) {
-      const o = (a >>> sh) & 255;
-      if (o >= 100) b[p++] = 0x30 + ((o / 100) | 0);
-      if (o >= 10) b[p++] = 0x30 + (((o / 10) | 0) % 10);
-      b[p++] = 0x30 + (o % 10);
-      if (sh) b[p++] = 0x2e;
-    }
-    b[start] = 0xa0 + (p - start - 1);
-    this.pos = p;
+    const start = this.pos++;
+    this.buf[start] = 0xa0 + this.ipv4Digits(a);
   }
 
   /** Any JSON-like value, as @msgpack/msgpack encodes it with ignoreUndefined. */
@@ -180,7 +122,7 @@ export class MsgpackRecordPacker {
         // Interned by the datapath (stack/record.ts intern): encoded once, copied afterwards.
         const start = this.pos;
         this.map(v as Record<string, unknown>);
-        slot.msgpack = Uint8Array.prototype.slice.call(this.buf, start, this.pos); // a copy (Buffer#slice is a view)
+        slot.msgpack = this.copyFrom(start);
       }
     } else throw new TypeError(`trace record holds a ${typeof v}, which msgpack traces do not carry`);
   }
@@ -276,16 +218,7 @@ export class MsgpackRecordPacker {
   }
 
   private str(s: string): void {
-    if (s.length <= kCacheStrLen) {
-      let enc = this.strs.get(s);
-      if (enc === undefined) {
-        if (this.strs.size >= kCacheEntries) this.strs.clear();
-        enc = encodeStr(s);
-        this.strs.set(s, enc);
-      }
-      this.raw(enc);
-      return;
-    }
+    if (this.cached(s, encodeStr)) return;
     const n = Buffer.byteLength(s, 'utf8');
     this.ensure(n + 5);
     this.header(n);

@@ -3,7 +3,7 @@
  * (README: "Trace schema"). Built from the datapath's PacketRecord; field order is fixed so that the
  * same input gives byte-identical output.
  */
-import { kEncoded, type EncodedSlot, type PacketRecord } from '../stack/record.js';
+import type { PacketRecord } from '../stack/record.js';
 
 /** Schema version written in every record as `v`. */
 export const TRACE_SCHEMA_VERSION = 1;
@@ -51,26 +51,3 @@ export function toTraceRecord(r: PacketRecord): TraceRecord {
   };
 }
 
-/**
- * The JSONL line of a record (without the newline): exactly JSON.stringify(toTraceRecord(r)), but
- * interned steps (stack/record.ts intern) are stringified once and reused.
- */
-export function traceRecordJson(r: PacketRecord): string {
-  const tr = toTraceRecord(r);
-  let steps = '[';
-  for (let i = 0; i < r.steps.length; i++) {
-    if (i) steps += ',';
-    steps += jsonOf(r.steps[i]);
-  }
-  steps += ']';
-  return (
-    `{"v":${tr.v},"index":${tr.index},"ts":"${tr.ts}","in":${JSON.stringify(tr.in)},"pkt":${JSON.stringify(tr.pkt)},"steps":${steps},` +
-    `"final":${JSON.stringify(tr.final)},"nat":${JSON.stringify(tr.nat)},"ct":${JSON.stringify(tr.ct)},"emitted":${JSON.stringify(tr.emitted)},"problems":${JSON.stringify(tr.problems)}}`
-  );
-}
-
-function jsonOf(v: object): string {
-  const slot = (v as { [kEncoded]?: EncodedSlot })[kEncoded];
-  if (slot === undefined) return JSON.stringify(v);
-  return (slot.json ??= JSON.stringify(v));
-}

@@ -4,8 +4,9 @@
  */
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import type { PacketRecord } from '../stack/record.js';
-import { toTraceRecord, traceRecordJson, type TraceRecord } from './schema.js';
+import { toTraceRecord, type TraceRecord } from './schema.js';
 import { MsgpackRecordPacker } from './msgpack_record.js';
+import { JsonRecordWriter } from './json_record.js';
 import { formatText } from './format_text.js';
 
 /** Trace formats. */
@@ -17,13 +18,14 @@ const kFlushBytes = 1 << 20;
 export class TraceWriter {
   private fd: number;
   private readonly tmp: string | null;
-  /** msgpack: records packed here, written in one call per flush. */
-  private readonly packer = new MsgpackRecordPacker(kFlushBytes + 65536);
+  /** msgpack and JSONL: records written here directly from the PacketRecord, flushed in one call. */
+  private readonly packer: MsgpackRecordPacker | JsonRecordWriter;
   private text = '';
   private pending = 0;
   private closed = false;
 
   constructor(readonly path: string, readonly format: TraceFormat) {
+    this.packer = format === 'msgpack' ? new MsgpackRecordPacker(kFlushBytes + 65536) : new JsonRecordWriter(format === 'jsonl' ? kFlushBytes + 65536 : 16);
     if (path === '-') {
       this.fd = 1;
       this.tmp = null;
@@ -33,34 +35,32 @@ export class TraceWriter {
     }
   }
 
-  /** Append the record of one packet (msgpack packs it directly, without the schema object). */
+  /** Append the record of one packet (msgpack and JSONL write it directly, without the schema object). */
   writePacket(r: PacketRecord, tr?: TraceRecord): void {
-    if (this.format === 'msgpack') {
-      this.packer.record(r);
-      if (this.packer.pos >= kFlushBytes) this.flush();
-    } else if (this.format === 'jsonl') {
-      const s = traceRecordJson(r) + '\n';
-      this.text += s;
-      this.pending += s.length;
-      if (this.pending >= kFlushBytes) this.flush();
-    } else this.write(tr ?? toTraceRecord(r));
+    if (this.format === 'text') {
+      this.write(tr ?? toTraceRecord(r));
+      return;
+    }
+    this.packer.record(r);
+    if (this.packer.pos >= kFlushBytes) this.flush();
   }
 
   /** Append one schema record. */
   write(r: TraceRecord): void {
-    if (this.format === 'msgpack') {
-      this.packer.value(r);
-      if (this.packer.pos >= kFlushBytes) this.flush();
+    if (this.format === 'msgpack') this.packer.value(r);
+    else if (this.format === 'jsonl') (this.packer as JsonRecordWriter).line(JSON.stringify(r));
+    else {
+      const s = formatText(r);
+      this.text += s;
+      this.pending += s.length;
+      if (this.pending >= kFlushBytes) this.flush();
       return;
     }
-    const s = this.format === 'jsonl' ? JSON.stringify(r) + '\n' : formatText(r);
-    this.text += s;
-    this.pending += s.length;
-    if (this.pending >= kFlushBytes) this.flush();
+    if (this.packer.pos >= kFlushBytes) this.flush();
   }
 
   private flush(): void {
-    if (this.format === 'msgpack') {
+    if (this.format !== 'text') {
       if (this.packer.pos) writeAll(this.fd, this.packer.bytes());
       this.packer.reset();
     } else if (this.text) {

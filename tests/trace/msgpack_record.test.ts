@@ -1,7 +1,7 @@
 /**
  * The direct msgpack packer (src/trace/msgpack_record.ts) must write exactly the bytes
- * @msgpack/msgpack writes for the schema object, and the JSONL line builder (schema.ts
- * traceRecordJson) exactly JSON.stringify's text: every record of the bundled kernel scenarios, of
+ * @msgpack/msgpack writes for the schema object, and the JSONL writer (json_record.ts) exactly
+ * JSON.stringify's text and a newline: every record of the bundled kernel scenarios, of
  * synthetic traffic through the router lab, and hand-made values at every msgpack size boundary.
  */
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { Encoder, decodeMulti } from '@msgpack/msgpack';
 import { loadWorld } from '../../src/stack/world_load.js';
 import { runReplay, parseInputArg } from '../../src/workers/replay.js';
-import { toTraceRecord, traceRecordJson } from '../../src/trace/schema.js';
+import { toTraceRecord } from '../../src/trace/schema.js';
+import { JsonRecordWriter } from '../../src/trace/json_record.js';
 import { MsgpackRecordPacker } from '../../src/trace/msgpack_record.js';
 import { PacketRecord, intern } from '../../src/stack/record.js';
 import { PcapWriter } from '../../src/pcap/writer.js';
@@ -23,6 +24,7 @@ const enc = new Encoder({ ignoreUndefined: true });
 /** Replay and compare each record's packed bytes with the reference encoder's. */
 function compare(world: string, inputs: string[]): number {
   const packer = new MsgpackRecordPacker(64);
+  const json = new JsonRecordWriter(64);
   let n = 0;
   runReplay(loadWorld(world, { allowUnsupported: false }), inputs.map(parseInputArg), {
     datapath: { verifyChecksums: true, trace: true, allowUnsupported: false, seed: 1 },
@@ -31,8 +33,10 @@ function compare(world: string, inputs: string[]): number {
       packer.reset();
       packer.record(r);
       const tr = toTraceRecord(r);
-      const line = traceRecordJson(r);
-      if (line !== JSON.stringify(tr)) throw new Error(`record ${r.index}: JSONL line differs\n got ${line}\nwant ${JSON.stringify(tr)}`);
+      json.reset();
+      json.record(r);
+      const line = Buffer.from(json.bytes()).toString('utf8');
+      if (line !== JSON.stringify(tr) + '\n') throw new Error(`record ${r.index}: JSONL line differs\n got ${line}\nwant ${JSON.stringify(tr)}`);
       const want = enc.encode(tr);
       const got = packer.bytes();
       if (Buffer.compare(Buffer.from(got), Buffer.from(want)) !== 0) {
@@ -45,8 +49,12 @@ function compare(world: string, inputs: string[]): number {
 }
 
 describe('msgpack record packer', () => {
-  for (const d of readdirSync(join(root, 'captures'))) {
-    const dir = join(root, 'captures', d);
+  const dirs = [
+    ...readdirSync(join(root, 'captures')).map((d) => join(root, 'captures', d)),
+    ...readdirSync(join(root, 'tests/golden/ipv6')).map((d) => join(root, 'tests/golden/ipv6', d)),
+  ];
+  for (const dir of dirs) {
+    const d = dir.slice(root.length + 1);
     if (!existsSync(join(dir, 'inputs'))) continue;
     it(`writes the reference encoder's bytes for every record of ${d}`, () => {
       const inputs = readdirSync(join(dir, 'inputs')).filter((f) => f.endsWith('.pcap')).sort().map((f) => `${join(dir, 'inputs', f)}@host:${f.slice(0, -5)}`);
@@ -93,6 +101,14 @@ describe('msgpack record packer', () => {
     const want = Buffer.concat([enc.encode(value), enc.encode(value)]);
     expect(Buffer.from(p.bytes()).equals(want)).toBe(true);
     expect([...decodeMulti(p.bytes())]).toHaveLength(2);
+    const j = new JsonRecordWriter(8);
+    j.value(value);
+    j.value(value);
+    expect(Buffer.from(j.bytes()).toString('utf8')).toBe(JSON.stringify(value).repeat(2));
+    const odd = { nan: NaN, inf: -Infinity, neg: -5, frac: 0.1, big: 2 ** 40, esc: 'a"b\\c\n\u0001\u2028', arr: [undefined, 1] };
+    j.reset();
+    j.value(odd);
+    expect(Buffer.from(j.bytes()).toString('utf8')).toBe(JSON.stringify(odd));
   });
 
   it('writes timestamps and addresses digit by digit like the record does', () => {
@@ -107,6 +123,9 @@ describe('msgpack record packer', () => {
       p.reset();
       p.record(r);
       expect(Buffer.from(p.bytes()).equals(Buffer.from(enc.encode(toTraceRecord(r))))).toBe(true);
+      const j = new JsonRecordWriter(4);
+      j.record(r);
+      expect(Buffer.from(j.bytes()).toString('utf8')).toBe(JSON.stringify(toTraceRecord(r)) + '\n');
     }
   });
 });
