@@ -14,7 +14,7 @@ import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
 import { QueueModel, defaultWorkers, queueModelText } from '../workers/queue_model.js';
 import { CostModel, loadCostFile } from '../workers/cost.js';
-import { parseKeyHex } from '../workers/rss.js';
+import { parseKeyHex, snapshotCpuCount } from '../workers/rss.js';
 import { availableParallelism } from 'node:os';
 import { compileFilter, describeFilter } from '../trace/filter.js';
 import { PcapOut } from '../trace/pcap_out.js';
@@ -82,7 +82,7 @@ interface ReplayOpts {
   speed: number;
   rate: number;
   window: number;
-  ring: number;
+  ring?: number;
   workers?: number;
   atTime?: number;
   linkRate?: Map<string, number>;
@@ -135,7 +135,7 @@ export function register(program: Command): void {
     .option('--speed <x>', 'replay as if the traffic came x times faster (queue model)', parsePositiveNumber, 1)
     .option('--rate <pps>', 'space packets evenly at this rate instead of the capture\'s times (queue model)', parsePositiveNumber, 0)
     .option('--window <ms>', 'statistics window of the queue model', parsePositiveNumber, 10)
-    .option('--ring <n>', 'rx ring size per queue (ethtool -g)', parsePositiveInt, 1024)
+    .option('--ring <n>', 'rx ring size per queue (default: the snapshot\'s ethtool -g, else 1024)', parsePositiveInt)
     .option('--workers <n>', 'piscina workers for the queue model (default: the machine\'s cores)', parsePositiveInt)
     .option('--link-rate <ns:dev=rate>', 'line rate of an edge device in tc units (1gbit, 100mbit; repeatable): its egress qdisc then queues and drops', devAssign('--link-rate', parseRate))
     .option('--qdisc <ns:dev=spec>', 'root qdisc of an edge device as tc takes it ("tbf rate 10mbit burst 32kb latency 50ms", "fq_codel target 5ms"; repeatable); default: the snapshot\'s', devAssign('--qdisc', (v) => v))
@@ -162,11 +162,15 @@ Examples:
       const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers || o.linkRate || o.qdisc);
       let qm: QueueModel | null = null;
       if (qmOn) {
+        // A snapshot directory also says how its NICs spread packets (ethtool/, cpus.txt).
+        const snapshotDir = statSync(o.world).isDirectory() ? o.world : undefined;
         const key = o.rssKey !== undefined ? parseKeyHex(o.rssKey) : null;
         if (o.rssKey !== undefined && !key) throw new UsageError(`--rss-key ${o.rssKey}: expected hex bytes like 6d:5a:56:da (40 or 52 bytes)`);
         qm = new QueueModel(world, {
-          cpus: o.cpus ?? availableParallelism(), queues: o.queues ?? null, key, symmetric: Boolean(o.symmetric),
-          cost: o.cost ? loadCostFile(o.cost) : new CostModel(), speed: o.speed, rate: o.rate, windowMs: o.window, ring: o.ring,
+          cpus: o.cpus ?? (snapshotDir ? snapshotCpuCount(snapshotDir) : null) ?? availableParallelism(), queues: o.queues ?? null, key, symmetric: Boolean(o.symmetric),
+          cost: o.cost ? loadCostFile(o.cost) : new CostModel(), speed: o.speed, rate: o.rate, windowMs: o.window, ring: o.ring ?? null,
+          ...(snapshotDir ? { snapshotDir } : {}),
+          cpusGiven: o.cpus !== undefined,
           workers: o.workers ?? defaultWorkers(),
           ...(o.linkRate ? { linkRates: o.linkRate } : {}),
           ...(o.qdisc ? { qdiscs: o.qdisc } : {}),
@@ -225,7 +229,7 @@ Examples:
         if (qm) {
           // Before any output is completed: a worker failure leaves only .partial files.
           summary.softirq = await qm.run();
-          summary.softirqText = queueModelText(summary.softirq, qm.opts, qm.workers);
+          summary.softirqText = queueModelText(summary.softirq, qm.opts, qm.activeWorkers, qm.sources, qm.rpsOn);
         }
         writer?.close();
         pcapOut?.close();

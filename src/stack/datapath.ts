@@ -210,6 +210,13 @@ export class Datapath {
   /** Which input packets are reported (`--filter`), judged on the packet as it entered; null = all. */
   filter: ((info: PacketInfo) => boolean) | null = null;
 
+  /**
+   * The packet is handed to another device's receive path through the backlog (veth_xmit or
+   * loopback_xmit → __netif_rx): a new softirq stage for the queue model, which reads `work` (and
+   * st.rulesVisited) to cut the cost at this point.
+   */
+  onBacklogHop: (() => void) | null = null;
+
   /** A frame leaves the world on an edge device (dev_queue_xmit there): the queue model's egress side. */
   onXmit: ((dev: NetDevice, skb: Skb) => void) | null = null;
 

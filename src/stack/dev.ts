@@ -132,11 +132,13 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
       skb.bridged = false;
       skb.physin = null;
       skb.physout = null;
+      if (dp.onBacklogHop !== null) dp.onBacklogHop();
       netifReceiveSkb(dp, skb, dev.peer);
       return;
     }
     if (dev.kind === 'loopback') {
       skb.pktType = PACKET_HOST;
+      if (dp.onBacklogHop !== null) dp.onBacklogHop();
       netifReceiveSkb(dp, skb, dev);
       return;
     }

@@ -101,9 +101,19 @@ export class Sysctl {
     return bad;
   }
 
-  /** Set one value (lab files). */
+  /** Set one value (lab files), with the side effects the kernel's handler has. */
   set(key: string, value: string): void {
-    this.values.set(key.replace(/\//g, '.'), value);
+    const k = key.replace(/\//g, '.');
+    this.values.set(k, value);
+    if (k === 'net.ipv4.ip_forward' || k === 'net.ipv4.conf.all.forwarding') {
+      // One knob: ip_forward's data is conf.all.forwarding (sysctl_net_ipv4.c), and its handler
+      // devinet_sysctl_forward → inet_forward_change() copies it to conf.default and every device, and
+      // sets conf.all.accept_redirects to its negation.
+      const on = (parseInt(value, 10) || 0) !== 0;
+      for (const f of ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv4.conf.default.forwarding']) this.values.set(f, on ? '1' : '0');
+      for (const x of [...this.values.keys()]) if (/^net\.ipv4\.conf\.[^.]+\.forwarding$/.test(x)) this.values.set(x, on ? '1' : '0');
+      this.values.set('net.ipv4.conf.all.accept_redirects', on ? '0' : '1');
+    }
     this.confs.clear();
     this.brNf = -1;
   }

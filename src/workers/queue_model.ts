@@ -18,8 +18,8 @@ import type { Transferable as WtTransferable } from 'node:worker_threads';
 import type { NetDevice } from '../stack/netdev.js';
 import type { World } from '../stack/netns.js';
 import { PacketInfo, decodeFrame } from '../stack/wire/decode.js';
-import { Rss, MS_RSS_KEY, SYMMETRIC_KEY } from './rss.js';
-import { ArrivalClock, type SoftirqReport, type RxQueueSpec, type CpuSummary, type QueueSummary, type CpuWindow } from './softirq.js';
+import { Rss, MS_RSS_KEY, SYMMETRIC_KEY, queueConfigFromSnapshot } from './rss.js';
+import { ArrivalClock, DEFAULT_RX_RING, MAX_STAGES, type SoftirqReport, type RxQueueSpec, type CpuSummary, type QueueSummary, type CpuWindow } from './softirq.js';
 import { CostModel } from './cost.js';
 import type { QueueTask, QueueResult } from './queue_worker.js';
 import type { Skb } from '../stack/skb.js';
@@ -32,6 +32,8 @@ import { simulateEgress, egressText, TxEvents, type EgressDevice, type EgressRep
 export interface QueueModelOptions {
   /** Simulated CPUs. */
   cpus: number;
+  /** The CPU count came from --cpus: queues go round-robin, not by the snapshot's IRQ affinity. */
+  cpusGiven?: boolean;
   /** rx queues per device (default: the device's num_rx_queues from the snapshot). */
   queues: number | null;
   /** RSS key (default: the Microsoft verification key). */
@@ -44,8 +46,10 @@ export interface QueueModelOptions {
   rate: number;
   /** Statistics window, ms. */
   windowMs: number;
-  /** Rx ring size per queue. */
-  ring: number;
+  /** Rx ring size per queue (null: the snapshot's `ethtool -g`, else 1024). */
+  ring: number | null;
+  /** The world's snapshot directory: RSS key, indirection, queues, IRQ affinity, RPS and rings from its ethtool/ and cpus.txt. */
+  snapshotDir?: string;
   /** piscina workers (default: the machine's cores). */
   workers: number;
   /** Line rate per device (`ns:dev` → bytes/s; --link-rate, or the lab's `rate`). */
@@ -54,37 +58,95 @@ export interface QueueModelOptions {
   qdiscs?: Map<string, string>;
 }
 
-/** Growable typed columns of arrivals. */
+/** Growable typed columns of arrivals; stage costs flat, `nst[i]` of them per arrival. */
 class Columns {
   n = 0;
   t = new Float64Array(1024);
   q = new Int32Array(1024);
   tag = new Float64Array(1024);
-  cost = new Float64Array(1024);
+  /** RPS target CPU, -1 when none. */
+  rps = new Int32Array(1024);
+  nst = new Uint8Array(1024);
+  nCosts = 0;
+  costs = new Float64Array(1024);
 
-  push(t: number, q: number, tag: number, cost: number): void {
+  push(t: number, q: number, tag: number, rps: number, costs: Float64Array, nst: number): void {
     if (this.n === this.t.length) {
-      const grow = <T extends Float64Array | Int32Array>(a: T): T => {
-        const b = new (a.constructor as { new (n: number): T })(a.length * 2);
-        b.set(a);
-        return b;
-      };
       this.t = grow(this.t);
       this.q = grow(this.q);
       this.tag = grow(this.tag);
-      this.cost = grow(this.cost);
+      this.rps = grow(this.rps);
+      this.nst = grow(this.nst);
     }
+    while (this.nCosts + nst > this.costs.length) this.costs = grow(this.costs);
     const i = this.n++;
     this.t[i] = t;
     this.q[i] = q;
     this.tag[i] = tag;
-    this.cost[i] = cost;
+    this.rps[i] = rps;
+    this.nst[i] = nst;
+    for (let k = 0; k < nst; k++) this.costs[this.nCosts++] = costs[k];
   }
+
+  /** The columns trimmed to their length, as a worker task's arrays. */
+  task(): Pick<QueueTask, 't' | 'q' | 'tag' | 'rps' | 'nst' | 'costs'> {
+    return { t: this.t.slice(0, this.n), q: this.q.slice(0, this.n), tag: this.tag.slice(0, this.n), rps: this.rps.slice(0, this.n), nst: this.nst.slice(0, this.n), costs: this.costs.slice(0, this.nCosts) };
+  }
+
+  /** Several groups' arrivals as one, in arrival order (time, then input index). */
+  static merge(groups: Columns[]): Columns {
+    const out = new Columns();
+    const at = groups.map(() => 0);
+    const off = groups.map(() => 0);
+    const stage = new Float64Array(MAX_STAGES);
+    for (;;) {
+      let best = -1;
+      for (let k = 0; k < groups.length; k++) {
+        const g = groups[k], i = at[k];
+        if (i >= g.n) continue;
+        if (best < 0) best = k;
+        else {
+          const b = groups[best], j = at[best];
+          if (g.t[i] < b.t[j] || (g.t[i] === b.t[j] && g.tag[i] < b.tag[j])) best = k;
+        }
+      }
+      if (best < 0) return out;
+      const g = groups[best], i = at[best]++;
+      for (let s = 0; s < g.nst[i]; s++) stage[s] = g.costs[off[best] + s];
+      off[best] += g.nst[i];
+      out.push(g.t[i], g.q[i], g.tag[i], g.rps[i], stage, g.nst[i]);
+    }
+  }
+}
+
+function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T): T {
+  const b = new (a.constructor as { new (n: number): T })(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** Work counters at one point of a packet's processing: hooks, rules, ct lookups, ct inserts, NATs. */
+const kWork = 5;
+
+/** A device's rx queues: its RSS, and its queues' global ids base..base+n-1. */
+interface DevQueues {
+  rss: Rss;
+  base: number;
+  n: number;
+}
+
+/** What the datapath did for a packet (Datapath.work). */
+export interface WorkCounters {
+  hooks: number;
+  rules: number;
+  ctLookups: number;
+  ctInserts: number;
+  nats: number;
 }
 
 /** Collects arrivals during the replay, then simulates them on workers. */
 export class QueueModel {
-  private readonly rss: Map<NetDevice, { rss: Rss; base: number; n: number }> = new Map();
+  private readonly rss: Map<NetDevice, DevQueues> = new Map();
   readonly queues: RxQueueSpec[] = [];
   private readonly clock: ArrivalClock;
   private readonly groups: Columns[];
@@ -97,6 +159,15 @@ export class QueueModel {
   private readonly tx = new TxEvents();
   /** Input packets seen (index + 1 of the last). */
   private packets = 0;
+  /** Some queue steers with RPS: CPUs then interact, and one worker simulates them all. */
+  rpsOn = false;
+  /** Where each device's queue configuration came from (for the report). */
+  readonly sources: string[] = [];
+  /** Backlog hops (veth, loopback) of the packet being processed: its index and the work counters at each. */
+  private cutIndex = -1;
+  private nCuts = 0;
+  private readonly cutWork = new Float64Array((MAX_STAGES - 1) * kWork);
+  private readonly stageCosts = new Float64Array(MAX_STAGES);
 
   constructor(readonly world: World, readonly opts: QueueModelOptions) {
     this.clock = new ArrivalClock(opts.speed, opts.rate);
@@ -136,51 +207,114 @@ export class QueueModel {
   }
 
   /** The rx queues of a device, created on its first packet (queue q of device d → a global id). */
-  private queuesOf(dev: NetDevice): { rss: Rss; base: number; n: number } {
+  private queuesOf(dev: NetDevice): DevQueues {
     let e = this.rss.get(dev);
-    if (!e) {
-      const n = this.opts.queues ?? Math.max(1, dev.numRxQueues);
-      const base = this.queues.length;
-      // Queue q's IRQ on CPU (base + q) mod cpus: devices' queues are spread over all CPUs.
-      const rss = new Rss({ key: this.opts.symmetric ? SYMMETRIC_KEY : this.opts.key ?? MS_RSS_KEY, queues: n, cpus: this.opts.cpus });
-      for (let q = 0; q < n; q++) {
-        const cpu = (base + q) % this.opts.cpus;
-        this.queues.push({ name: `${dev.ns.name}:${dev.name}:rx-${q}`, cpu, ring: this.opts.ring });
-        this.cpuOfQueue.push(cpu);
+    if (e) return e;
+    const o = this.opts;
+    const key = o.symmetric ? SYMMETRIC_KEY : o.key ?? undefined;
+    const base = this.queues.length;
+    let rss: Rss | null = null;
+    let ring = o.ring ?? DEFAULT_RX_RING;
+    let irqFromSnapshot = false;
+    // What the host said about this device (ethtool -l/-x/-g, IRQ affinity, rps_cpus), when it said
+    // anything; the command line wins.
+    const cfg = o.snapshotDir ? queueConfigFromSnapshot(o.snapshotDir, dev.ns.name, dev.name, { ...(key ? { key } : {}), ...(o.queues !== null ? { queues: o.queues } : {}), cpus: o.cpus, roundRobin: o.cpusGiven === true }) : null;
+    if (cfg && cfg.sources.some((x) => !x.endsWith('from default') && !x.endsWith('from --queues'))) {
+      rss = new Rss(cfg.rss);
+      if (o.ring === null && cfg.rxRing !== null) {
+        ring = cfg.rxRing;
+        cfg.sources.push('rx ring from ethtool -g');
       }
-      e = { rss, base, n };
-      this.rss.set(dev, e);
+      irqFromSnapshot = cfg.sources.includes('IRQ affinity from cpus.txt');
+      this.sources.push(`${dev.ns.name}:${dev.name}: ${cfg.sources.join(', ')}`);
+    } else {
+      rss = new Rss({ key: key ?? MS_RSS_KEY, queues: o.queues ?? Math.max(1, dev.numRxQueues), cpus: o.cpus });
     }
+    for (let q = 0; q < rss.queues; q++) {
+      // IRQ affinity when the snapshot has it; else queue q on CPU (base + q) mod cpus, so that
+      // several devices' queues spread over all CPUs.
+      const cpu = irqFromSnapshot ? rss.cpuOf(q) : (base + q) % o.cpus;
+      this.queues.push({ name: `${dev.ns.name}:${dev.name}:rx-${q}`, cpu, ring });
+      this.cpuOfQueue.push(cpu);
+      if (rss.rpsCpus[q].length > 0) this.rpsOn = true;
+    }
+    e = { rss, base, n: rss.queues };
+    this.rss.set(dev, e);
     return e;
   }
 
+  /** Input packet `index` is handed over through a backlog (veth/loopback hop): a stage ends here. */
+  cut(index: number, w: WorkCounters, rules: number): void {
+    if (index !== this.cutIndex) {
+      this.cutIndex = index;
+      this.nCuts = 0;
+    }
+    if (this.nCuts >= MAX_STAGES - 1) return; // deeper chains: the rest is charged to the last stage
+    const o = this.nCuts++ * kWork;
+    const c = this.cutWork;
+    c[o] = w.hooks;
+    c[o + 1] = rules;
+    c[o + 2] = w.ctLookups;
+    c[o + 3] = w.ctInserts;
+    c[o + 4] = w.nats;
+  }
+
   /** One packet received on dev at capture time sec.nsec, with the work the datapath did for it. */
-  arrive(dev: NetDevice, frame: Uint8Array, len: number, sec: number, nsec: number, index: number, work: { hooks: number; rules: number; ctLookups: number; ctInserts: number; nats: number }): void {
+  arrive(dev: NetDevice, frame: Uint8Array, len: number, sec: number, nsec: number, index: number, work: WorkCounters): void {
     const e = this.queuesOf(dev);
     const i = this.info;
     decodeFrame(i, frame, len, len, 1, { verifyChecksums: false });
     let hash = 0;
-    if (i.l3 === 1) hash = e.rss.hash4(i.src4, i.dst4, i.sport < 0 ? 0 : i.sport, i.dport < 0 ? 0 : i.dport, i.sport >= 0 && (i.l4proto === 6 || i.l4proto === 17));
-    const q = e.base + (e.n > 1 ? e.rss.queueOf(hash) : 0);
-    const cost = this.opts.cost.cost(work.hooks, work.rules, work.ctLookups, work.ctInserts, work.nats);
+    const ports = i.sport >= 0 && (i.l4proto === 6 || i.l4proto === 17);
+    const sp = i.sport < 0 ? 0 : i.sport, dp = i.dport < 0 ? 0 : i.dport;
+    if (i.l3 === 1) hash = e.rss.hash4(i.src4, i.dst4, sp, dp, ports);
+    else if (i.l3 === 2 && i.srcOff >= 0) hash = e.rss.hash6(frame, frame, sp, dp, ports, i.srcOff, i.dstOff);
+    const lq = e.n > 1 ? e.rss.queueOf(hash) : 0;
+    const q = e.base + lq;
+    // Stage costs: the NIC stage up to the first backlog hop, then each hop's share (cost.ts).
+    const cost = this.opts.cost;
+    const sc = this.stageCosts;
+    let nst = 1;
+    let h0 = 0, r0 = 0, l0 = 0, i0 = 0, n0 = 0;
+    if (this.cutIndex === index) {
+      const c = this.cutWork;
+      for (let k = 0; k < this.nCuts; k++, nst++) {
+        const o = k * kWork;
+        sc[k] = cost.cost(c[o] - h0, c[o + 1] - r0, c[o + 2] - l0, c[o + 3] - i0, c[o + 4] - n0);
+        h0 = c[o];
+        r0 = c[o + 1];
+        l0 = c[o + 2];
+        i0 = c[o + 3];
+        n0 = c[o + 4];
+      }
+    }
+    sc[nst - 1] = cost.cost(work.hooks - h0, work.rules - r0, work.ctLookups - l0, work.ctInserts - i0, work.nats - n0);
     const cpu = this.cpuOfQueue[q];
-    this.groups[cpu % this.workers].push(this.clock.at(sec, nsec), q, index, cost);
+    this.groups[cpu % this.workers].push(this.clock.at(sec, nsec), q, index, e.rss.rpsCpuOf(lq, hash), sc, nst);
     if (index + 1 > this.packets) this.packets = index + 1;
+  }
+
+  /** Workers the simulation uses: one when RPS makes the CPUs interact. */
+  get activeWorkers(): number {
+    return this.rpsOn ? 1 : this.workers;
   }
 
   /** Simulate every group on its worker and merge the results (ordered by CPU and queue). */
   async run(): Promise<SoftirqReport> {
-    const pool = new Piscina({ filename: workerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: 100 });
+    // RPS moves packets between CPUs at times only the whole model knows: simulate all CPUs together.
+    const groups = this.rpsOn && this.groups.length > 1 ? [Columns.merge(this.groups)] : this.groups;
+    const n = groups.length;
+    const pool = new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, idleTimeout: 100 });
     try {
-      const n = this.workers;
-      const tasks = this.groups.map((g, k) => {
+      const tasks = groups.map((g, k) => {
         // Group k simulates only its CPUs (c ≡ k mod n), renumbered 0.. so that the model's next-event
         // scan covers them alone; queues keep their global ids (other groups' queues stay idle).
         const cpus = Math.ceil((this.opts.cpus - k) / n);
         const queues = this.queues.map((q) => ({ ...q, cpu: q.cpu % n === k ? Math.floor(q.cpu / n) : 0 }));
-        const t = g.t.slice(0, g.n), q = g.q.slice(0, g.n), tag = g.tag.slice(0, g.n), cost = g.cost.slice(0, g.n);
-        const task: QueueTask = { cpus, queues, windowNs: this.opts.windowMs * 1e6, t, q, tag, cost };
-        return pool.run(task, { transferList: [t.buffer, q.buffer, tag.buffer, cost.buffer] as unknown as WtTransferable[] }) as Promise<QueueResult>;
+        const cols = g.task();
+        const task: QueueTask = { cpus, queues, windowNs: this.opts.windowMs * 1e6, ...cols };
+        const transfer = [cols.t.buffer, cols.q.buffer, cols.tag.buffer, cols.rps.buffer, cols.nst.buffer, cols.costs.buffer];
+        return pool.run(task, { transferList: transfer as unknown as WtTransferable[] }) as Promise<QueueResult>;
       });
       const results = await Promise.all(tasks);
       const report = merge(results.map((r) => r.report), n, this.queues, this.opts.cpus);
@@ -230,8 +364,9 @@ export function defaultWorkers(): number {
 }
 
 /** Text for the summary. */
-export function queueModelText(r: SoftirqReport, opts: QueueModelOptions, workers: number): string {
-  let s = `queue model (${opts.cpus} CPUs, ${r.queues.length} rx queues, speed ${opts.speed}x${opts.rate ? `, rate ${opts.rate} pps` : ''}, ${workers} worker${workers > 1 ? 's' : ''}):\n`;
+export function queueModelText(r: SoftirqReport, opts: QueueModelOptions, workers: number, sources: string[] = [], rps = false): string {
+  let s = `queue model (${opts.cpus} CPUs, ${r.queues.length} rx queues, speed ${opts.speed}x${opts.rate ? `, rate ${opts.rate} pps` : ''}, ${workers} worker${workers > 1 ? 's' : ''}${rps ? ': RPS couples the CPUs' : ''}):\n`;
+  for (const src of sources) s += `  from the snapshot: ${src}\n`;
   s += '  cpu  processed  ring-drops  backlog-drops  time_squeeze  softirqs  busy-ms  peak-load%\n';
   const peak = new Map<number, number>();
   for (const w of r.windows) peak.set(w.cpu, Math.max(peak.get(w.cpu) ?? 0, w.loadPct));

@@ -2,7 +2,7 @@
  * piscina worker: simulates one group of CPUs (queue_model.ts) over its arrivals, which arrive as
  * transferred typed columns, and returns the model's report.
  */
-import { SoftirqModel, type RxQueueSpec, type SoftirqReport } from './softirq.js';
+import { MAX_STAGES, SoftirqModel, type RxQueueSpec, type SoftirqReport } from './softirq.js';
 
 /** One group's work. */
 export interface QueueTask {
@@ -12,7 +12,11 @@ export interface QueueTask {
   t: Float64Array;
   q: Int32Array;
   tag: Float64Array;
-  cost: Float64Array;
+  /** RPS target CPU per arrival (-1: none). */
+  rps: Int32Array;
+  /** Stages per arrival (NIC, then backlog hops), and their costs one after another. */
+  nst: Uint8Array;
+  costs: Float64Array;
 }
 
 /** A group's report, and when each of its packets finished (packet index, ns) for the egress model. */
@@ -32,16 +36,21 @@ export default function run(task: QueueTask): QueueResult {
     doneTag[nDone] = tag;
     doneT[nDone++] = t;
   };
-  const costs = new Float64Array(1);
+  // One scratch array per stage count: the model reads the count from the length.
+  const scratch = Array.from({ length: MAX_STAGES + 1 }, (_, k) => new Float64Array(k));
   const n = task.t.length;
+  let off = 0;
   // Fault injection for the tests of worker failure (a crash mid-run must fail the whole run cleanly).
   const crashAt = process.env.PKTPATH_TEST_QUEUE_WORKER_CRASH_AT !== undefined ? Number(process.env.PKTPATH_TEST_QUEUE_WORKER_CRASH_AT) : -1;
   let i = 0;
   try {
     for (; i < n; i++) {
       if (task.tag[i] === crashAt) throw new Error('injected crash (PKTPATH_TEST_QUEUE_WORKER_CRASH_AT)');
-      costs[0] = task.cost[i];
-      m.rx(task.t[i], task.q[i], task.tag[i], costs);
+      const ns = task.nst[i];
+      const costs = scratch[ns];
+      for (let k = 0; k < ns; k++) costs[k] = task.costs[off + k];
+      off += ns;
+      m.rx(task.t[i], task.q[i], task.tag[i], costs, task.rps[i]);
     }
     m.finish();
     return { report: m.report(), doneTag: doneTag.slice(0, nDone), doneT: doneT.slice(0, nDone) };

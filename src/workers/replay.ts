@@ -222,7 +222,10 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
   const dp = new Datapath(world, opts.datapath, opts.onRecord);
   if (opts.filter) dp.filter = opts.filter;
   const qm = opts.queueModel;
-  if (qm) dp.onXmit = (dev, skb) => qm.xmit(dev, skb, dp.rec ? dp.rec.index : -1);
+  if (qm) {
+    dp.onXmit = (dev, skb) => qm.xmit(dev, skb, dp.rec ? dp.rec.index : -1);
+    dp.onBacklogHop = () => qm.cut(dp.rec ? dp.rec.index : -1, dp.work, dp.st.rulesVisited);
+  }
   const cons = opts.consistency ?? null;
   if (cons) {
     // Compare only the devices the direction-aware captures cover.

@@ -10,7 +10,7 @@
  * Linux drivers use a random per-boot 52-byte key (netdev_rss_key_fill); we default to the published
  * one so that results are reproducible, and read the real key from `ethtool -x` when a snapshot has it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -386,6 +386,8 @@ export interface RssOverrides {
   key?: Uint8Array;
   queues?: number;
   cpus?: number;
+  /** Spread queues over CPUs round-robin instead of the snapshot's IRQ affinity (default: when cpus is given). */
+  roundRobin?: boolean;
 }
 
 /** RSS options plus the rx ring size, as read from a snapshot. */
@@ -421,7 +423,7 @@ export function queueConfigFromSnapshot(dir: string, ns: string, dev: string, o:
   if (o.key) rss.key = o.key;
   else if (eth?.key) { rss.key = eth.key; sources.push('key from ethtool -x'); }
   if (eth?.indir && o.queues === undefined && eth.indir.every((q) => q < queues!)) { rss.indir = eth.indir; sources.push('indirection table from ethtool -x'); }
-  if (o.cpus === undefined && irqCpus && irqCpus.every((c) => c < nCpus)) {
+  if (!(o.roundRobin ?? o.cpus !== undefined) && irqCpus && irqCpus.every((c) => c < nCpus)) {
     rss.queueCpus = Array.from({ length: queues }, (_, q) => irqCpus[q] ?? q % nCpus);
     sources.push('IRQ affinity from cpus.txt');
   }
@@ -430,4 +432,20 @@ export function queueConfigFromSnapshot(dir: string, ns: string, dev: string, o:
     if (rps.some((l) => l.length > 0)) { rss.rps = rps; sources.push('rps_cpus from cpus.txt'); }
   }
   return { rss, rxRing: eth?.rxRing ?? null, sources };
+}
+
+/**
+ * The CPU count a snapshot's cpus.txt gives (`nproc`, the same host-wide in every namespace folder;
+ * the root namespace's is read first). Null when no folder has one.
+ */
+export function snapshotCpuCount(dir: string): number | null {
+  const nsDir = join(dir, 'ns');
+  if (!existsSync(nsDir)) return null;
+  for (const ns of readdirSync(nsDir).sort()) {
+    const f = join(nsDir, ns, 'cpus.txt');
+    if (!existsSync(f)) continue;
+    const n = parseCpusTxt(readFileSync(f, 'utf8'), f).nproc;
+    if (n > 0) return n;
+  }
+  return null;
 }
