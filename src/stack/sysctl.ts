@@ -113,6 +113,11 @@ export class Sysctl {
       for (const f of ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv4.conf.default.forwarding']) this.values.set(f, on ? '1' : '0');
       for (const x of [...this.values.keys()]) if (/^net\.ipv4\.conf\.[^.]+\.forwarding$/.test(x)) this.values.set(x, on ? '1' : '0');
       this.values.set('net.ipv4.conf.all.accept_redirects', on ? '0' : '1');
+    } else if (k === 'net.ipv6.conf.all.forwarding') {
+      // addrconf_sysctl_forward → addrconf_fixup_forwarding(): conf.default and every device follow all.
+      const v = (parseInt(value, 10) || 0) !== 0 ? '1' : '0';
+      for (const x of [...this.values.keys()]) if (/^net\.ipv6\.conf\.[^.]+\.forwarding$/.test(x)) this.values.set(x, v);
+      this.values.set('net.ipv6.conf.default.forwarding', v);
     }
     this.confs.clear();
     this.brNf = -1;

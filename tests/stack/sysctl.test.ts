@@ -2,7 +2,8 @@
  * Sysctl side effects the kernel's handlers have (observed on Linux 6.18 in a fresh namespace with a
  * veth pair va/vb): writing net.ipv4.ip_forward or net.ipv4.conf.all.forwarding sets both, conf.default
  * and every device's forwarding (devinet_sysctl_forward → inet_forward_change), and
- * conf.all.accept_redirects to the negation; a later per-device write wins for that device.
+ * conf.all.accept_redirects to the negation; a later per-device write wins for that device. Writing
+ * net.ipv6.conf.all.forwarding sets conf.default and every device; writing default changes only it.
  */
 import { describe, expect, it } from 'vitest';
 import { Sysctl } from '../../src/stack/sysctl.js';
@@ -18,6 +19,15 @@ describe('forwarding sysctls', () => {
     expect([s.int('net.ipv4.ip_forward'), s.forwarding('va'), s.forwarding('vb')]).toEqual([1, false, true]);
     s.set('net.ipv4/conf/all/forwarding', '0');
     expect([s.int('net.ipv4.ip_forward'), s.forwarding('vb'), s.int('net.ipv4.conf.all.accept_redirects')]).toEqual([0, false, 1]);
+  });
+
+  it('net.ipv6.conf.all.forwarding sets default and every device (addrconf_fixup_forwarding)', () => {
+    const s = new Sysctl();
+    s.set('net.ipv6.conf.va.forwarding', '0');
+    s.set('net.ipv6.conf.all.forwarding', '1');
+    expect([s.int('net.ipv6.conf.va.forwarding'), s.int('net.ipv6.conf.default.forwarding')]).toEqual([1, 1]);
+    s.set('net.ipv6.conf.default.forwarding', '0');
+    expect([s.int('net.ipv6.conf.all.forwarding'), s.int('net.ipv6.conf.va.forwarding')]).toEqual([1, 1]);
   });
 
   it('a lab that sets only net.ipv4.ip_forward forwards', () => {
