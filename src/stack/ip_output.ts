@@ -10,12 +10,13 @@ import type { Netns } from './netns.js';
 import type { Skb } from './skb.js';
 import { DR } from './drop_reason.js';
 import { intern, type Step } from './record.js';
+import { neighTimerHandler as neighTimerRun, type NeighOps } from './neighbour.js';
 import { nfHookIpv4 } from './nf_hook.js';
 import { devQueueXmit } from './dev.js';
 import { formatIpv4, formatMac } from './inet.js';
 import {
-  Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE,
-  NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName,
+  Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NONE, NUD_PROBE,
+  NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName, type NeighTable,
 } from './neigh.js';
 import { arpSend } from './arp.js';
 import { ARPOP_REQUEST } from './wire/arp.js';
@@ -133,8 +134,9 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
   const rec = dp.recOf(skb);
   const q = skb.generated ? skb : skb.clone();
   if (n.state === NUD_NONE || n.state === NUD_FAILED) {
+    // __neigh_event_send(): INCOMPLETE with probes = ucast_solicit, so the probes are broadcasts.
     n.state = NUD_INCOMPLETE;
-    n.probes = 0;
+    n.probes = ns.sysctl.neigh(dev.name, 'ucast_solicit');
     n.updated = dp.now;
     n.queue.push(q);
     if (rec && !skb.generated) rec.live++;
@@ -154,12 +156,18 @@ function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
   if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
 }
 
-/** arp_solicit(): one probe (broadcast while INCOMPLETE, unicast to the known address in PROBE). */
+/**
+ * arp_solicit() via neigh_probe(): the first ucast_solicit probes go unicast to the known address
+ * (re-validation), the next app_solicit ones to a user-space daemon (no packet here), the rest
+ * broadcast.
+ */
 function neighProbe(dp: Datapath, n: Neighbour<unknown>, cause: Skb | null): void {
   const dev = n.dev;
   const src = dev.primaryAddr4(n.addr) || dev.primaryAddr4();
-  const unicast = n.state === NUD_PROBE && n.macHi >= 0;
+  const k = n.probes - dev.ns.sysctl.neigh(dev.name, 'ucast_solicit');
+  const unicast = k < 0 && n.macHi >= 0;
   n.probes++;
+  if (!unicast && k - dev.ns.sysctl.neigh(dev.name, 'app_solicit') < 0) return; // neigh_app_ns
   // Attributed to the packet waiting for the answer; a re-validation probe (PROBE state, nothing
   // queued) belongs to no input packet but still goes out (and shows in --pcap-out).
   const c = cause ?? (n.queue[0] as Skb | undefined) ?? null;
@@ -210,52 +218,22 @@ export function neighUpdate(dp: Datapath, n: Neighbour<unknown>, hi: number, lo:
   }
 }
 
-/** neigh_timer_handler(): run the state machine of every entry whose timer is due at `now`. */
+/** ARP's part of the neighbour state machine (neighbour.ts): arp_solicit, arp_error_report. */
+export const arpNeighOps: NeighOps = {
+  table: (ns) => ns.neigh as NeighTable<unknown>,
+  param: (ns, dev, key) => ns.sysctl.neigh(dev, key),
+  solicit: (dp, n, cause) => neighProbe(dp, n, cause),
+  invalidate(dp, n, skb, sent) {
+    const ns = n.dev.ns;
+    const saved = dp.rec;
+    dp.rec = dp.recOf(skb);
+    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: 'FAILED', action: `no answer to ${sent} ARP probes` });
+    dp.rec = saved;
+    neighQueueDrop(dp, skb, DR.NEIGH_FAILED, n, `no ARP reply from ${formatIpv4(n.addr)} after ${sent} probes`);
+  },
+};
+
+/** neigh_timer_handler() for the ARP table. */
 export function neighTimerHandler(dp: Datapath, ns: Netns, now: number): void {
-  for (const n0 of [...ns.neigh.timed]) {
-    const n = n0 as Neighbour<unknown>;
-    if (n.timerAt > now) continue;
-    const dev = n.dev;
-    const retrans = ns.sysctl.neigh(dev.name, 'retrans_time_ms') / 1000;
-    if (n.state & NUD_REACHABLE) {
-      // REACHABLE → STALE after reachable_time without confirmation (base value, not randomised: README).
-      n.state = NUD_STALE;
-      ns.neigh.setTimer(n, Infinity);
-      continue;
-    }
-    if (n.state & NUD_DELAY) {
-      if (n.confirmed >= n.updated && now - n.confirmed < ns.sysctl.neigh(dev.name, 'delay_first_probe_time')) {
-        n.state = NUD_REACHABLE;
-        ns.neigh.setTimer(n, n.confirmed + ns.sysctl.neigh(dev.name, 'base_reachable_time_ms') / 1000);
-        continue;
-      }
-      n.state = NUD_PROBE;
-      n.probes = 0;
-    }
-    const maxProbes = n.state & NUD_INCOMPLETE
-      ? ns.sysctl.neigh(dev.name, 'mcast_solicit') + ns.sysctl.neigh(dev.name, 'app_solicit')
-      : ns.sysctl.neigh(dev.name, 'ucast_solicit') + ns.sysctl.neigh(dev.name, 'app_solicit');
-    if ((n.state & (NUD_INCOMPLETE | NUD_PROBE)) && n.probes >= maxProbes) {
-      // neigh_invalidate(): FAILED; every queued packet dies.
-      n.state = NUD_FAILED;
-      ns.neigh.setTimer(n, Infinity);
-      const q = n.queue as Skb[];
-      n.queue = [];
-      for (const skb of q) {
-        const saved = dp.rec;
-        dp.rec = dp.recOf(skb);
-        if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'FAILED', action: `no answer to ${n.probes} ARP probes` });
-        dp.rec = saved;
-        neighQueueDrop(dp, skb, DR.NEIGH_FAILED, n, `no ARP reply from ${formatIpv4(n.addr)} after ${n.probes} probes`);
-      }
-      continue;
-    }
-    if (n.state & (NUD_INCOMPLETE | NUD_PROBE)) {
-      neighProbe(dp, n, null);
-      ns.neigh.setTimer(n, now + retrans);
-      continue;
-    }
-    if (n.state & (NUD_PERMANENT | NUD_NOARP)) ns.neigh.setTimer(n, Infinity);
-    else ns.neigh.setTimer(n, Infinity);
-  }
+  neighTimerRun(dp, ns, arpNeighOps, now);
 }

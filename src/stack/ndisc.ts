@@ -15,6 +15,7 @@
  * Entries live in Netns.neigh6, the IPv4 NeighTable keyed by Addr6Ids ids. Differences from the
  * kernel are listed in the README (timer slack, no randomised reachable_time).
  */
+import { neighTimerHandler as neighTimerRun, type NeighOps } from './neighbour.js';
 import type { Datapath } from './datapath.js';
 import type { Netns } from './netns.js';
 import type { NetDevice } from './netdev.js';
@@ -25,7 +26,7 @@ import { formatMac } from './inet.js';
 import { devQueueXmit } from './dev.js';
 import {
   Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE,
-  NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName,
+  NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName, type NeighTable,
 } from './neigh.js';
 import { decodeFrame } from './wire/decode.js';
 import { writeEthernet, ETH_P_IPV6 } from './wire/ethernet.js';
@@ -391,59 +392,23 @@ export function neigh6Update(dp: Datapath, n: Neighbour<unknown>, hi: number, lo
   }
 }
 
-/** neigh_timer_handler() for nd_tbl: every entry of `ns` whose timer is due at `now`. */
+/** ND's part of the neighbour state machine (neighbour.ts): ndisc_solicit, ndisc_error_report. */
+export const ndiscNeighOps: NeighOps = {
+  table: (ns) => ns.neigh6 as NeighTable<unknown>,
+  param: (ns, dev, key) => neigh6Param(ns, dev, key),
+  solicit: (dp, n, cause) => ndiscSolicit(dp, n, cause),
+  invalidate(dp, n, skb, sent) {
+    const ns = n.dev.ns;
+    const saved = dp.rec;
+    dp.rec = dp.recOf(skb);
+    if (dp.tracing && !skb.generated) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: addrText(ns, n), state: 'FAILED', action: `no answer to the neighbour solicitations` });
+    dp.rec = saved;
+    neigh6QueueDrop(dp, skb, DR.NOT_SPECIFIED, n, `no neighbour advertisement from ${addrText(ns, n)} (${sent} solicitations)`);
+  },
+};
+
+/** neigh_timer_handler() for the ND table. */
 export function neigh6TimerHandler(dp: Datapath, ns: Netns, now: number): void {
-  for (const n0 of [...ns.neigh6.timed]) {
-    const n = n0 as Neighbour<unknown>;
-    if (n.timerAt > now) continue;
-    const dev = n.dev;
-    const p = (k: string) => neigh6Param(ns, dev.name, k);
-    const retrans = p('retrans_time_ms') / 1000;
-    const reachable = p('base_reachable_time_ms') / 1000;
-    if (n.state & NUD_REACHABLE) {
-      if (now < n.confirmed + reachable) ns.neigh6.setTimer(n, n.confirmed + reachable);
-      else {
-        n.state = NUD_STALE;
-        n.updated = now;
-        ns.neigh6.setTimer(n, Infinity);
-      }
-      continue;
-    }
-    if (n.state & NUD_DELAY) {
-      if (now <= n.confirmed + p('delay_first_probe_time')) {
-        n.state = NUD_REACHABLE;
-        n.updated = now;
-        ns.neigh6.setTimer(n, n.confirmed + reachable);
-        continue;
-      }
-      n.state = NUD_PROBE;
-      n.updated = now;
-      n.probes = 0;
-    }
-    if (!(n.state & (NUD_INCOMPLETE | NUD_PROBE))) {
-      ns.neigh6.setTimer(n, Infinity);
-      continue;
-    }
-    const maxProbes = p('ucast_solicit') + p('app_solicit') + (n.state & NUD_INCOMPLETE ? p('mcast_solicit') : p('mcast_resolicit'));
-    if (n.probes >= maxProbes) {
-      // neigh_invalidate(): FAILED; every queued packet dies with an address unreachable.
-      const sent = n.probes - (n.state & NUD_INCOMPLETE ? p('ucast_solicit') : 0);
-      n.state = NUD_FAILED;
-      n.updated = now;
-      ns.neigh6.setTimer(n, Infinity);
-      const q = n.queue as Skb[];
-      n.queue = [];
-      for (const skb of q) {
-        const saved = dp.rec;
-        dp.rec = dp.recOf(skb);
-        if (dp.tracing && !skb.generated) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: addrText(ns, n), state: 'FAILED', action: `no answer to the neighbour solicitations` });
-        dp.rec = saved;
-        neigh6QueueDrop(dp, skb, DR.NOT_SPECIFIED, n, `no neighbour advertisement from ${addrText(ns, n)} (${sent} solicitations)`);
-      }
-      continue;
-    }
-    ns.neigh6.setTimer(n, now + Math.max(retrans, 0.01));
-    ndiscSolicit(dp, n, null);
-  }
+  neighTimerRun(dp, ns, ndiscNeighOps, now);
 }
 

@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { Sysctl } from '../../src/stack/sysctl.js';
 import { lab, udp, replay } from '../helpers/frames.js';
+import { Datapath } from '../../src/stack/datapath.js';
+import { NUD_INCOMPLETE } from '../../src/stack/neigh.js';
 
 describe('forwarding sysctls', () => {
   it('ip_forward=1 turns on all, default and every device, and accept_redirects off', () => {
@@ -43,5 +45,39 @@ namespaces:
 `);
     const [r] = replay(w, [['r:eth0', udp({ dstMac: '02:00:00:00:01:01', src: '192.0.2.10', dst: '198.51.100.9', sport: 5000, dport: 53 })]]);
     expect(r.final).toMatchObject({ verdict: 'transmitted', dev: 'eth1' });
+  });
+});
+
+describe('ARP re-validation (neighbour.ts, shared with ND)', () => {
+  it('STALE → DELAY → PROBE: ucast_solicit unicast probes retrans_time apart, then mcast_resolicit broadcasts, then FAILED', () => {
+    // Observed on Linux 6.18 (veth pair, peer with arp off, the entry set STALE, one ping):
+    // three unicast requests 200 ms apart, one broadcast, then FAILED.
+    const w = lab(`
+namespaces:
+  r:
+    sysctl:
+      net.ipv4.ip_forward: 1
+      net.ipv4.neigh.eth1.mcast_resolicit: 1
+      net.ipv4.neigh.eth1.retrans_time_ms: 200
+      net.ipv4.neigh.eth1.delay_first_probe_time: 1
+    links:
+      - { name: eth0, kind: ether, mac: "02:00:00:00:01:01" }
+      - { name: eth1, kind: ether, mac: "02:00:00:00:02:01" }
+    addresses: [ "192.0.2.2/24 dev eth0", "198.51.100.2/24 dev eth1" ]
+    neighbours: [ "198.51.100.9 dev eth1 lladdr 02:00:00:00:02:09 stale" ]
+`);
+    const out: Array<[number, string]> = [];
+    const dp = new Datapath(w, { verifyChecksums: true, trace: true, allowUnsupported: false, seed: 1 }, () => {});
+    dp.tap = (dev, dir, t, frame) => {
+      if (dev.name === 'eth1' && dir === 2 && frame[12] === 8 && frame[13] === 6) out.push([Math.round((t - 1000) * 1000), Buffer.from(frame.subarray(0, 6)).toString('hex')]);
+    };
+    const eth0 = w.byName.get('r')!.byName.get('eth0')!;
+    const f = udp({ dstMac: '02:00:00:00:01:01', src: '192.0.2.10', dst: '198.51.100.9', sport: 5000, dport: 53 });
+    dp.inject(f, f.length, f.length, 1000, 0, eth0, 0);
+    dp.inject(f, f.length, f.length, 1003, 0, eth0, 1); // lets the timers run; finds the entry FAILED
+    const uni = '020000000209', bcast = 'ffffffffffff';
+    // FAILED at 1800 ms; the packet at 3 s finds it FAILED and starts a new resolution: a broadcast.
+    expect(out).toEqual([[1000, uni], [1200, uni], [1400, uni], [1600, bcast], [3000, bcast]]);
+    expect(w.byName.get('r')!.neigh.lookup(w.byName.get('r')!.byName.get('eth1')!, 0xc6336409)!.state).toBe(NUD_INCOMPLETE);
   });
 });
