@@ -9,15 +9,11 @@ import type { Datapath } from './datapath.js';
 import type { Netns } from './netns.js';
 import type { Skb } from './skb.js';
 import { DR } from './drop_reason.js';
-import { intern, type Step } from './record.js';
-import { neighTimerHandler as neighTimerRun, type NeighOps } from './neighbour.js';
+import { neighOutput, neighTimerHandler as neighTimerRun, type NeighOps } from './neighbour.js';
 import { nfHookIpv4 } from './nf_hook.js';
 import { devQueueXmit } from './dev.js';
 import { formatIpv4, formatMac } from './inet.js';
-import {
-  Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NONE, NUD_PROBE,
-  NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName, type NeighTable,
-} from './neigh.js';
+import { Neighbour, NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName, type NeighTable } from './neigh.js';
 import { arpSend } from './arp.js';
 import { ARPOP_REQUEST } from './wire/arp.js';
 import { icmpSend } from './icmp.js';
@@ -102,59 +98,9 @@ export function ipFinishOutput2(dp: Datapath, skb: Skb): void {
   }
   let n = ns.neigh.lookup(dev, nh);
   if (!n) n = ns.neigh.create(dev, nh);
-  neighOutput(dp, skb, n as Neighbour<unknown>);
+  neighOutput(dp, skb, n as Neighbour<unknown>, arpNeighOps);
 }
 
-
-/** neigh_output() / __neigh_event_send(): send now, or queue and resolve. */
-function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>): void {
-  const dev = n.dev;
-  const ns = dev.ns;
-  if (n.state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE | NUD_STALE)) {
-    if (n.state & NUD_STALE) {
-      // First use of a STALE entry: DELAY, and probe after delay_first_probe_time unless confirmed.
-      n.state = NUD_DELAY;
-      ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'delay_first_probe_time'));
-      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
-    } else if (dp.tracing) {
-      // Interned on the entry while its state and address stay.
-      if (!n.useStep || n.useStepState !== n.state || n.useStepMacHi !== n.macHi || n.useStepMacLo !== n.macLo) {
-        n.useStep = intern({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
-        n.useStepState = n.state;
-        n.useStepMacHi = n.macHi;
-        n.useStepMacLo = n.macLo;
-      }
-      dp.step(n.useStep as Step);
-    }
-    skb.setMacs(n.macHi, n.macLo, dev.macHi, dev.macLo);
-    devQueueXmit(dp, skb, dev);
-    return;
-  }
-  // NONE / FAILED / INCOMPLETE: queue (arp_queue, up to unres_qlen) and probe.
-  const rec = dp.recOf(skb);
-  const q = skb.generated ? skb : skb.clone();
-  if (n.state === NUD_NONE || n.state === NUD_FAILED) {
-    // __neigh_event_send(): INCOMPLETE with probes = ucast_solicit, so the probes are broadcasts.
-    n.state = NUD_INCOMPLETE;
-    n.probes = ns.sysctl.neigh(dev.name, 'ucast_solicit');
-    n.updated = dp.now;
-    n.queue.push(q);
-    if (rec && !skb.generated) rec.live++;
-    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'INCOMPLETE', action: 'unresolved: packet queued, ARP request sent' });
-    neighProbe(dp, n, skb);
-    ns.neigh.setTimer(n, dp.now + ns.sysctl.neigh(dev.name, 'retrans_time_ms') / 1000);
-    return;
-  }
-  const max = ns.sysctl.neigh(dev.name, 'unres_qlen') || 101;
-  if (n.queue.length >= max) {
-    // __neigh_event_send: drop the oldest queued packet to make room.
-    const old = n.queue.shift() as Skb;
-    neighQueueDrop(dp, old, DR.NEIGH_QUEUEFULL, n, `unres_qlen ${max} reached`);
-  }
-  n.queue.push(q);
-  if (rec && !skb.generated) rec.live++;
-  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: formatIpv4(n.addr), state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
-}
 
 /**
  * arp_solicit() via neigh_probe(): the first ucast_solicit probes go unicast to the known address
@@ -209,9 +155,9 @@ export function neighUpdate(dp: Datapath, n: Neighbour<unknown>, hi: number, lo:
       const rec = dp.recOf(skb);
       dp.rec = rec;
       if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: nudName(state), action: 'resolved: queued packet sent', lladdr: formatMac(hi, lo) });
-      skb.setMacs(hi, lo, n.dev.macHi, n.dev.macLo);
       dp.depth = 0;
-      devQueueXmit(dp, skb, n.dev);
+      // neigh->output(): a STALE entry goes DELAY as for any packet.
+      neighOutput(dp, skb, n, arpNeighOps, true);
       dp.rec = saved;
       if (rec && !skb.generated) dp.release(rec);
     }
@@ -223,6 +169,9 @@ export const arpNeighOps: NeighOps = {
   table: (ns) => ns.neigh as NeighTable<unknown>,
   param: (ns, dev, key) => ns.sysctl.neigh(dev, key),
   solicit: (dp, n, cause) => neighProbe(dp, n, cause),
+  queueFull: (dp, n, skb, limit) => neighQueueDrop(dp, skb, DR.NEIGH_QUEUEFULL, n, `unres_qlen ${limit} reached`),
+  addrText: (n) => formatIpv4(n.addr),
+  probeName: 'ARP request',
   invalidate(dp, n, skb, sent) {
     const ns = n.dev.ns;
     const saved = dp.rec;

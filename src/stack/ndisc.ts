@@ -15,7 +15,7 @@
  * Entries live in Netns.neigh6, the IPv4 NeighTable keyed by Addr6Ids ids. Differences from the
  * kernel are listed in the README (timer slack, no randomised reachable_time).
  */
-import { neighTimerHandler as neighTimerRun, type NeighOps } from './neighbour.js';
+import { neighOutput, neighTimerHandler as neighTimerRun, type NeighOps } from './neighbour.js';
 import type { Datapath } from './datapath.js';
 import type { Netns } from './netns.js';
 import type { NetDevice } from './netdev.js';
@@ -23,9 +23,8 @@ import type { Step } from './record.js';
 import { Skb } from './skb.js';
 import { DR, dropReason, dropReasonName } from './drop_reason.js';
 import { formatMac } from './inet.js';
-import { devQueueXmit } from './dev.js';
 import {
-  Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_NONE, NUD_PERMANENT, NUD_PROBE,
+  Neighbour, NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, NUD_PROBE,
   NUD_REACHABLE, NUD_STALE, NUD_VALID, nudName, type NeighTable,
 } from './neigh.js';
 import { decodeFrame } from './wire/decode.js';
@@ -254,45 +253,9 @@ export function ndiscSendNa(dp: Datapath, cause: Skb | null, dev: NetDevice, dad
 // ---------------------------------------------------------------------------------------------
 // The neighbour state machine for nd_tbl.
 
-/** neigh_resolve_output() / __neigh_event_send(): send now, or queue and resolve. `quiet`: no "use" step. */
+/** neigh_output() for the ND table (neighbour.ts). */
 export function neigh6Output(dp: Datapath, skb: Skb, n: Neighbour<unknown>, quiet = false): void {
-  const dev = n.dev;
-  const ns = dev.ns;
-  const addr = dp.tracing ? addrText(ns, n) : '';
-  if (n.state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE | NUD_STALE)) {
-    if (n.state & NUD_STALE) {
-      n.state = NUD_DELAY;
-      n.updated = dp.now;
-      ns.neigh6.setTimer(n, dp.now + neigh6Param(ns, dev.name, 'delay_first_probe_time'));
-      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
-    } else if (dp.tracing && !quiet) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
-    skb.setMacs(n.macHi, n.macLo, dev.macHi, dev.macLo);
-    devQueueXmit(dp, skb, dev);
-    return;
-  }
-  const rec = dp.recOf(skb);
-  const q = skb.generated ? skb : skb.clone();
-  const retrans = neigh6Param(ns, dev.name, 'retrans_time_ms') / 1000;
-  if (n.state === NUD_NONE || n.state === NUD_FAILED) {
-    // INCOMPLETE with probes = ucast_solicit, so the first mcast_solicit probes are multicast.
-    n.state = NUD_INCOMPLETE;
-    n.probes = neigh6Param(ns, dev.name, 'ucast_solicit');
-    n.updated = dp.now;
-    n.queue.push(q);
-    if (rec && !skb.generated) rec.live++;
-    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: 'unresolved: packet queued, NS sent' });
-    ns.neigh6.setTimer(n, dp.now + Math.max(retrans, 0.01));
-    ndiscSolicit(dp, n, q);
-    return;
-  }
-  const max = neigh6Param(ns, dev.name, 'unres_qlen') || 101;
-  if (n.queue.length >= max) {
-    const old = n.queue.shift() as Skb;
-    neigh6QueueDrop(dp, old, DR.NEIGH_QUEUEFULL, n, `unres_qlen ${max} reached`);
-  }
-  n.queue.push(q);
-  if (rec && !skb.generated) rec.live++;
-  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr, state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
+  neighOutput(dp, skb, n, ndiscNeighOps, quiet);
 }
 
 /**
@@ -397,6 +360,9 @@ export const ndiscNeighOps: NeighOps = {
   table: (ns) => ns.neigh6 as NeighTable<unknown>,
   param: (ns, dev, key) => neigh6Param(ns, dev, key),
   solicit: (dp, n, cause) => ndiscSolicit(dp, n, cause),
+  queueFull: (dp, n, skb, limit) => neigh6QueueDrop(dp, skb, DR.NEIGH_QUEUEFULL, n, `unres_qlen ${limit} reached`),
+  addrText: (n) => addrText(n.dev.ns, n),
+  probeName: 'NS',
   invalidate(dp, n, skb, sent) {
     const ns = n.dev.ns;
     const saved = dp.rec;

@@ -6,7 +6,10 @@
 import type { Datapath } from './datapath.js';
 import type { Netns } from './netns.js';
 import type { Skb } from './skb.js';
-import { NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_PROBE, NUD_REACHABLE, NUD_STALE, type Neighbour, type NeighTable } from './neigh.js';
+import { NUD_CONNECTED, NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NONE, NUD_PROBE, NUD_REACHABLE, NUD_STALE, nudName, type Neighbour, type NeighTable } from './neigh.js';
+import { intern, type Step } from './record.js';
+import { formatMac } from './inet.js';
+import { devQueueXmit } from './dev.js';
 
 /** What differs between ARP and ND. */
 export interface NeighOps {
@@ -18,6 +21,62 @@ export interface NeighOps {
   solicit(dp: Datapath, n: Neighbour<unknown>, cause: Skb | null): void;
   /** neigh_invalidate: a queued packet dies (trace step, error_report, drop); `sent` probes went unanswered. */
   invalidate(dp: Datapath, n: Neighbour<unknown>, skb: Skb, sent: number): void;
+  /** A queued packet pushed out by a full queue (NEIGH_QUEUEFULL). */
+  queueFull(dp: Datapath, n: Neighbour<unknown>, skb: Skb, limit: number): void;
+  /** The entry's address as text, and what a probe is called (traces). */
+  addrText(n: Neighbour<unknown>): string;
+  readonly probeName: string;
+}
+
+/**
+ * neigh_output() / __neigh_event_send(): a valid entry sends at once (a STALE one goes DELAY and
+ * re-validates after delay_first_probe_time); otherwise the packet waits in the entry's queue
+ * (unres_qlen, oldest pushed out) and an unresolved entry goes INCOMPLETE and probes.
+ * `quiet`: no 'use' step (a queued packet sent on resolution already has its step).
+ */
+export function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>, ops: NeighOps, quiet = false): void {
+  const dev = n.dev;
+  const ns = dev.ns;
+  if (n.state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE | NUD_STALE)) {
+    if (n.state & NUD_STALE) {
+      n.state = NUD_DELAY;
+      n.updated = dp.now;
+      ops.table(ns).setTimer(n, dp.now + ops.param(ns, dev.name, 'delay_first_probe_time'));
+      if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: ops.addrText(n), state: 'DELAY', action: 'STALE → DELAY (will re-validate)', lladdr: formatMac(n.macHi, n.macLo) });
+    } else if (dp.tracing && !quiet) {
+      // Interned on the entry while its state and address stay.
+      if (!n.useStep || n.useStepState !== n.state || n.useStepMacHi !== n.macHi || n.useStepMacLo !== n.macLo) {
+        n.useStep = intern({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: ops.addrText(n), state: nudName(n.state), action: 'use', lladdr: formatMac(n.macHi, n.macLo) });
+        n.useStepState = n.state;
+        n.useStepMacHi = n.macHi;
+        n.useStepMacLo = n.macLo;
+      }
+      dp.step(n.useStep as Step);
+    }
+    skb.setMacs(n.macHi, n.macLo, dev.macHi, dev.macLo);
+    devQueueXmit(dp, skb, dev);
+    return;
+  }
+  // NONE / FAILED / INCOMPLETE: queue (arp_queue) and resolve.
+  const rec = dp.recOf(skb);
+  const q = skb.generated ? skb : skb.clone();
+  if (n.state === NUD_NONE || n.state === NUD_FAILED) {
+    // INCOMPLETE with probes = ucast_solicit, so its probes are the multicast (broadcast) ones.
+    n.state = NUD_INCOMPLETE;
+    n.probes = ops.param(ns, dev.name, 'ucast_solicit');
+    n.updated = dp.now;
+    n.queue.push(q);
+    if (rec && !skb.generated) rec.live++;
+    if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: ops.addrText(n), state: 'INCOMPLETE', action: `unresolved: packet queued, ${ops.probeName} sent` });
+    ops.table(ns).setTimer(n, dp.now + Math.max(ops.param(ns, dev.name, 'retrans_time_ms') / 1000, 0.01));
+    ops.solicit(dp, n, q);
+    return;
+  }
+  const max = ops.param(ns, dev.name, 'unres_qlen') || 101;
+  if (n.queue.length >= max) ops.queueFull(dp, n, n.queue.shift() as Skb, max);
+  n.queue.push(q);
+  if (rec && !skb.generated) rec.live++;
+  if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: ops.addrText(n), state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
 }
 
 /**

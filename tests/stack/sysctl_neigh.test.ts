@@ -7,9 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sysctl } from '../../src/stack/sysctl.js';
-import { lab, udp, replay } from '../helpers/frames.js';
+import { arp, lab, udp, replay } from '../helpers/frames.js';
 import { Datapath } from '../../src/stack/datapath.js';
-import { NUD_INCOMPLETE } from '../../src/stack/neigh.js';
+import { NUD_DELAY, NUD_INCOMPLETE } from '../../src/stack/neigh.js';
 
 describe('forwarding sysctls', () => {
   it('ip_forward=1 turns on all, default and every device, and accept_redirects off', () => {
@@ -79,5 +79,28 @@ namespaces:
     // FAILED at 1800 ms; the packet at 3 s finds it FAILED and starts a new resolution: a broadcast.
     expect(out).toEqual([[1000, uni], [1200, uni], [1400, uni], [1600, bcast], [3000, bcast]]);
     expect(w.byName.get('r')!.neigh.lookup(w.byName.get('r')!.byName.get('eth1')!, 0xc6336409)!.state).toBe(NUD_INCOMPLETE);
+  });
+
+  it('an ARP request from an unresolved neighbour makes it STALE; the queued packet leaves and the entry goes DELAY', () => {
+    // Observed on Linux 6.18: A pings B, B answers no ARP (nft arp output drop) but asks for A itself:
+    // A's entry for B goes INCOMPLETE → DELAY and the ping leaves (neigh_update → neigh->output).
+    const w = lab(`
+namespaces:
+  r:
+    sysctl: { net.ipv4.ip_forward: 1 }
+    links:
+      - { name: eth0, kind: ether, mac: "02:00:00:00:01:01" }
+      - { name: eth1, kind: ether, mac: "02:00:00:00:02:01" }
+    addresses: [ "192.0.2.2/24 dev eth0", "198.51.100.2/24 dev eth1" ]
+`);
+    const recs = replay(w, [
+      ['r:eth0', udp({ dstMac: '02:00:00:00:01:01', src: '192.0.2.10', dst: '198.51.100.9', sport: 5000, dport: 53 }), 1000],
+      ['r:eth1', arp({ op: 1, srcMac: '02:00:00:00:02:09', dstMac: 'ff:ff:ff:ff:ff:ff', spa: '198.51.100.9', tpa: '198.51.100.2' }), 1000.3],
+    ]);
+    expect(recs[0].final).toMatchObject({ verdict: 'transmitted', dev: 'eth1' });
+    const neigh = (recs[0].steps as Array<{ kind: string; state?: string; action?: string }>).filter((x) => x.kind === 'neigh').map((x) => `${x.state}: ${x.action}`);
+    expect(neigh).toEqual(['INCOMPLETE: unresolved: packet queued, ARP request sent', 'STALE: resolved: queued packet sent', 'DELAY: STALE → DELAY (will re-validate)']);
+    const ns = w.byName.get('r')!;
+    expect(ns.neigh.lookup(ns.byName.get('eth1')!, 0xc6336409)!.state).toBe(NUD_DELAY);
   });
 });
