@@ -114,11 +114,18 @@ export interface EgressReport {
  * `index` (NaN: dropped on receive).
  */
 export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Float64Array, windowNs: number): EgressReport {
-  const out: EgressReport = { devices: [], windows: [] };
-  // Events per device, then in time order (ties: the order the datapath made them).
+  // Devices without a rate: nothing queues, so counting needs no order.
+  const counted = countOnly(devices, ev, doneAt, windowNs);
+  const out: EgressReport = { devices: [], windows: counted.windows };
+  // Events per device with a line rate, taken in time order (ties: the order the datapath made them).
   const per: number[][] = devices.map(() => []);
-  for (let i = 0; i < ev.n; i++) per[ev.dev[i]].push(i);
+  for (let i = 0; i < ev.n; i++) if (devices[ev.dev[i]].rate > 0) per[ev.dev[i]].push(i);
   devices.forEach((d, k) => {
+    if (d.rate <= 0) {
+      const s = counted.summaries.get(k);
+      if (s) out.devices.push(s);
+      return;
+    }
     const list = per[k];
     if (list.length === 0) return;
     const s: EgressSummary = {
@@ -132,7 +139,10 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
       }
       return true;
     });
-    timed.sort((a, b) => doneAt[ev.cause[a]] - doneAt[ev.cause[b]] || a - b);
+    // Completion times are nearly in order already (one CPU's packets are); sort only when needed.
+    let sorted = true;
+    for (let j = 1; j < timed.length && sorted; j++) sorted = doneAt[ev.cause[timed[j - 1]]] <= doneAt[ev.cause[timed[j]]];
+    if (!sorted) timed.sort((a, b) => doneAt[ev.cause[a]] - doneAt[ev.cause[b]] || a - b);
     s.offered = timed.length;
     const wins = new Map<number, EgressWindow>();
     const win = (t: number): EgressWindow => {
@@ -157,9 +167,9 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
       last = Math.max(last, end);
       win(start).sent++;
     };
-    const q = d.rate > 0 ? d.make() : null;
-    if (d.rate <= 0 || q === null) {
-      // No rate or noqueue: every packet leaves when handed over.
+    const q = d.make();
+    if (q === null) {
+      // noqueue: every packet leaves when handed over.
       for (const i of timed) {
         const t = doneAt[ev.cause[i]];
         s.sent++;
@@ -167,6 +177,7 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
         win(t).sent++;
       }
       out.devices.push(s);
+      out.windows.push(...[...wins.values()].sort((a, b) => a.t - b.t));
       return;
     }
     // Ethernet on the wire: preamble + SFD 8, FCS 4, inter-frame gap 12 bytes per frame.
@@ -192,6 +203,53 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
   });
   out.windows.sort((a, b) => a.t - b.t || (a.dev < b.dev ? -1 : a.dev > b.dev ? 1 : 0));
   return out;
+}
+
+/** Devices without a line rate: every frame leaves when handed over; count them in one pass (no sorting). */
+function countOnly(devices: EgressDevice[], ev: TxEvents, doneAt: Float64Array, windowNs: number): { summaries: Map<number, EgressSummary>; windows: EgressWindow[] } {
+  const summaries = new Map<number, EgressSummary>();
+  const perWin = new Map<number, Map<number, number>>();
+  // Runs of one device in one window are counted locally and added to the map when the run ends.
+  let runDev = -1, runWin = 0, runN = 0;
+  const flush = (): void => {
+    if (runN === 0) return;
+    let m = perWin.get(runDev);
+    if (!m) perWin.set(runDev, (m = new Map()));
+    m.set(runWin, (m.get(runWin) ?? 0) + runN);
+    runN = 0;
+  };
+  for (let i = 0; i < ev.n; i++) {
+    const k = ev.dev[i];
+    const d = devices[k];
+    if (d.rate > 0) continue;
+    let s = summaries.get(k);
+    if (!s) {
+      s = {
+        dev: d.name, qdisc: d.qdisc, rateBits: 0, offered: 0, rxDropped: 0, sent: 0, sentBytes: 0, drops: {},
+        overlimits: 0, ecnMarked: 0, backlogPeak: 0, backlogBytesPeak: 0, busyPct: 0, maxDelayNs: 0, firstDropNs: null,
+      };
+      summaries.set(k, s);
+    }
+    const t = doneAt[ev.cause[i]];
+    if (Number.isNaN(t)) {
+      s.rxDropped++;
+      continue;
+    }
+    s.offered++;
+    s.sent++;
+    s.sentBytes += ev.len[i];
+    const w = Math.floor(t / windowNs);
+    if (k !== runDev || w !== runWin) {
+      flush();
+      runDev = k;
+      runWin = w;
+    }
+    runN++;
+  }
+  flush();
+  const windows: EgressWindow[] = [];
+  for (const [k, m] of perWin) for (const [w, n] of m) windows.push({ dev: devices[k].name, t: w * windowNs, sent: n, drops: 0, backlogPeak: 0 });
+  return { summaries, windows };
 }
 
 /** Text for the summary. */
