@@ -254,6 +254,11 @@ export class SoftirqModel {
   onPoll: SoftirqPollSink | null = null;
 
   private readonly cpus: Cpu[];
+  /** CPUs by next event time (ties: lower index first), and each CPU's place in it. */
+  private readonly heap: Int32Array;
+  private readonly heapPos: Int32Array;
+  /** Each CPU's nextT, where the heap compares it. */
+  private readonly heapT: Float64Array;
   private readonly queueCpu: Int32Array;
   private readonly ringSize: Int32Array;
   private readonly rings: IntQueue[];
@@ -291,6 +296,10 @@ export class SoftirqModel {
     if (!(this.windowNs > 0)) throw new RangeError(`window ${this.windowNs} ns is not positive`);
     if (!(this.budgetNs > 0)) throw new RangeError(`netdev_budget_usecs must be positive`);
     this.cpus = Array.from({ length: cpus }, (_, i) => new Cpu(i));
+    // Every CPU sits in the event heap; idle ones (Infinity) sink to the bottom.
+    this.heap = Int32Array.from({ length: cpus }, (_, i) => i);
+    this.heapPos = Int32Array.from({ length: cpus }, (_, i) => i);
+    this.heapT = new Float64Array(cpus).fill(Infinity);
     this.queueCpu = new Int32Array(queues.length);
     this.ringSize = new Int32Array(queues.length);
     this.rings = [];
@@ -411,16 +420,56 @@ export class SoftirqModel {
 
   /** Run CPU events with time < until, earliest first (ties: lowest CPU). */
   private advance(until: number): void {
-    const cpus = this.cpus;
+    const heap = this.heap;
     for (;;) {
-      let best: Cpu | null = null;
-      for (let i = 0; i < cpus.length; i++) {
-        const c = cpus[i]!;
-        if (c.nextT < until && (best === null || c.nextT < best.nextT)) best = c;
-      }
-      if (best === null) return;
-      this.step(best);
+      const top = heap[0]!;
+      if (!(this.heapT[top]! < until)) return;
+      this.step(this.cpus[top]!);
     }
+  }
+
+  /** CPU c's next event is at t: keep the event heap (by time, then CPU) in order. */
+  private setNext(c: Cpu, t: number): void {
+    const old = c.nextT;
+    c.nextT = t;
+    this.heapT[c.index] = t;
+    if (t < old) this.siftUp(this.heapPos[c.index]!);
+    else if (t > old) this.siftDown(this.heapPos[c.index]!);
+  }
+
+  private before(a: number, b: number): boolean {
+    const ta = this.heapT[a]!, tb = this.heapT[b]!;
+    return ta < tb || (ta === tb && a < b);
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap, pos = this.heapPos;
+    const x = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.before(x, h[p]!)) break;
+      h[i] = h[p]!;
+      pos[h[i]!] = i;
+      i = p;
+    }
+    h[i] = x;
+    pos[x] = i;
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap, pos = this.heapPos, n = h.length;
+    const x = h[i]!;
+    for (;;) {
+      let m = 2 * i + 1;
+      if (m >= n) break;
+      if (m + 1 < n && this.before(h[m + 1]!, h[m]!)) m++;
+      if (!this.before(h[m]!, x)) break;
+      h[i] = h[m]!;
+      pos[h[i]!] = i;
+      i = m;
+    }
+    h[i] = x;
+    pos[x] = i;
   }
 
   /** Mirrors ____napi_schedule(): append to sd->poll_list, raise NET_RX_SOFTIRQ if the CPU is idle. */
@@ -428,7 +477,7 @@ export class SoftirqModel {
     c.pollList.push(napi);
     if (c.phase === IDLE) {
       c.phase = RAISED;
-      c.nextT = t;
+      this.setNext(c, t);
     }
   }
 
@@ -470,7 +519,7 @@ export class SoftirqModel {
           if (c.repoll.length === 0) {
             if (c.pollList.length > 0) { c.list.spliceTail(c.pollList); continue; } // goto start
             c.phase = IDLE;
-            c.nextT = Infinity;
+            this.setNext(c, Infinity);
             return;
           }
           this.endAction(c, now);
@@ -508,10 +557,10 @@ export class SoftirqModel {
     c.pollList.spliceTail(c.list);
     if (c.pollList.length > 0) {
       c.phase = RAISED;
-      c.nextT = now;
+      this.setNext(c, now);
     } else {
       c.phase = IDLE;
-      c.nextT = Infinity;
+      this.setNext(c, Infinity);
     }
   }
 
@@ -554,7 +603,7 @@ export class SoftirqModel {
     c.curRps = rps;
     c.busyStart = now;
     c.phase = BUSY;
-    c.nextT = now + cost;
+    this.setNext(c, now + cost);
     if (!rps) {
       // __netif_receive_skb_core(): sd->processed++.
       c.processed++;
