@@ -8,6 +8,7 @@
 import { DROP_REASON_NAMES, DR } from '../stack/drop_reason.js';
 import { TxDevice, type Qdisc, type QdiscPacket } from '../stack/sched/qdisc.js';
 import { formatRate } from '../stack/sched/tc_spec.js';
+import { grow } from './typed.js';
 
 /** One transmitting device of the model. */
 export interface EgressDevice {
@@ -45,11 +46,6 @@ export class TxEvents {
 
   push(cause: number, dev: number, len: number, prio: number, hash: number, ecn: number): void {
     if (this.n === this.cause.length) {
-      const grow = <T extends Int32Array | Int8Array>(a: T): T => {
-        const b = new (a.constructor as { new (n: number): T })(a.length * 2);
-        b.set(a);
-        return b;
-      };
       this.cause = grow(this.cause);
       this.dev = grow(this.dev);
       this.len = grow(this.len);
@@ -103,6 +99,13 @@ export interface EgressWindow {
   backlogPeak: number;
 }
 
+function newSummary(d: EgressDevice): EgressSummary {
+  return {
+    dev: d.name, qdisc: d.qdisc, rateBits: d.rate * 8, offered: 0, rxDropped: 0, sent: 0, sentBytes: 0, drops: {},
+    overlimits: 0, ecnMarked: 0, backlogPeak: 0, backlogBytesPeak: 0, busyPct: 0, maxDelayNs: 0, firstDropNs: null,
+  };
+}
+
 /** Egress results. */
 export interface EgressReport {
   devices: EgressSummary[];
@@ -128,10 +131,7 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
     }
     const list = per[k];
     if (list.length === 0) return;
-    const s: EgressSummary = {
-      dev: d.name, qdisc: d.qdisc, rateBits: d.rate * 8, offered: 0, rxDropped: 0, sent: 0, sentBytes: 0, drops: {},
-      overlimits: 0, ecnMarked: 0, backlogPeak: 0, backlogBytesPeak: 0, busyPct: 0, maxDelayNs: 0, firstDropNs: null,
-    };
+    const s = newSummary(d);
     const timed = list.filter((i) => {
       if (Number.isNaN(doneAt[ev.cause[i]])) {
         s.rxDropped++;
@@ -224,11 +224,7 @@ function countOnly(devices: EgressDevice[], ev: TxEvents, doneAt: Float64Array, 
     if (d.rate > 0) continue;
     let s = summaries.get(k);
     if (!s) {
-      s = {
-        dev: d.name, qdisc: d.qdisc, rateBits: 0, offered: 0, rxDropped: 0, sent: 0, sentBytes: 0, drops: {},
-        overlimits: 0, ecnMarked: 0, backlogPeak: 0, backlogBytesPeak: 0, busyPct: 0, maxDelayNs: 0, firstDropNs: null,
-      };
-      summaries.set(k, s);
+      summaries.set(k, (s = newSummary(d)));
     }
     const t = doneAt[ev.cause[i]];
     if (Number.isNaN(t)) {

@@ -26,6 +26,7 @@ import type { Skb } from '../stack/skb.js';
 import { flowHash } from '../stack/nf_hook.js';
 import { makeQdisc, TcSpecError } from '../stack/sched/tc_spec.js';
 import { UsageError } from '../errors.js';
+import { grow } from './typed.js';
 import { simulateEgress, egressText, TxEvents, type EgressDevice, type EgressReport, type TxPkt } from './egress.js';
 
 /** Options of the queue model. */
@@ -117,12 +118,6 @@ class Columns {
       out.push(g.t[i], g.q[i], g.tag[i], g.rps[i], stage, g.nst[i]);
     }
   }
-}
-
-function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T): T {
-  const b = new (a.constructor as { new (n: number): T })(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 /** Work counters at one point of a packet's processing: hooks, rules, ct lookups, ct inserts, NATs. */
