@@ -368,4 +368,21 @@ describe.skipIf(!hasChromium || !cliWorks)('HTML report in headless Chromium', (
     expect(r.console).toEqual([]);
     expect(r.stdout).toContain('data-ready="1"');
   });
+  it('loads a report with the queue model and the egress qdisc chart cleanly, and renders it', () => {
+    const file = join(OUT, 'queues.html');
+    const res = spawnSync(process.execPath, [cli, 'replay', '-q', '--world', join(DEMO, 'world'),
+      `${join(DEMO, 'inputs/eth0.pcap')}@host:eth0`, `${join(DEMO, 'inputs/vethc1.pcap')}@host:vethc1`,
+      '--cpus', '2', '--link-rate', 'host:eth0=64kbit', '--qdisc', 'host:eth0=pfifo limit 2', '--report', file], { encoding: 'utf8' });
+    expect([res.status, res.stderr]).toEqual([0, '']);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('<h3>Egress qdiscs</h3>');
+    const r = chromium(file, ['--dump-dom', '--virtual-time-budget=2000']);
+    expect(r.console).toEqual([]);
+    expect(r.stdout).toContain('data-ready="1"');
+    expect(r.stdout).toContain('Egress qdisc backlog per device');
+    const png = join(OUT, 'queues.png');
+    rmSync(png, { force: true });
+    expect(chromium(file, [`--screenshot=${png}`, '--window-size=1280,3000']).console).toEqual([]);
+    expect(statSync(png).size).toBeGreaterThan(10_000);
+  });
 });
