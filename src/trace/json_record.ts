@@ -10,7 +10,8 @@ import { TRACE_SCHEMA_VERSION } from './schema.js';
 import { RecordBuffer } from './record_buffer.js';
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const encodeJsonStr = (s: string): Uint8Array => Buffer.from(JSON.stringify(s), 'utf8');
+/** A key as `"key":`. */
+const encodeJsonKey = (s: string): Uint8Array => Buffer.from(JSON.stringify(s) + ':', 'utf8');
 
 const HEAD = ascii(`{"v":${TRACE_SCHEMA_VERSION},"index":`);
 const TS = ascii(',"ts":"');
@@ -131,8 +132,10 @@ export class JsonRecordWriter extends RecordBuffer {
       if (x === undefined) continue;
       if (!first) this.byte(0x2c);
       first = false;
-      this.str(k);
-      this.byte(0x3a);
+      if (!this.cached(k, encodeJsonKey)) {
+        this.str(k);
+        this.byte(0x3a);
+      }
       this.value(x);
     }
     this.byte(0x7d);
@@ -163,7 +166,15 @@ export class JsonRecordWriter extends RecordBuffer {
   }
 
   private str(s: string): void {
-    if (this.cached(s, encodeJsonStr)) return;
+    // Printable ASCII without `"` or `\\` needs no escaping: quotes around it, written in place.
+    this.ensure(s.length + 2);
+    const a = this.ascii(s, 1, 0x22, 0x5c);
+    if (a >= 0) {
+      this.buf[this.pos] = 0x22;
+      this.buf[this.pos + 1 + a] = 0x22;
+      this.pos += a + 2;
+      return;
+    }
     const j = JSON.stringify(s);
     const n = Buffer.byteLength(j, 'utf8');
     this.ensure(n);

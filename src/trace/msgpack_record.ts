@@ -162,7 +162,7 @@ export class MsgpackRecordPacker extends RecordBuffer {
     for (const k in o) {
       const x = o[k];
       if (x === undefined) continue;
-      this.str(k);
+      if (!this.cached(k, encodeStr)) this.str(k);
       this.value(x);
     }
   }
@@ -218,7 +218,15 @@ export class MsgpackRecordPacker extends RecordBuffer {
   }
 
   private str(s: string): void {
-    if (this.cached(s, encodeStr)) return;
+    if (s.length < 32) {
+      // Printable ASCII under 32 bytes: a fixstr, written in place.
+      const n = this.ascii(s, 1, -1, -1);
+      if (n >= 0) {
+        this.buf[this.pos] = 0xa0 + n;
+        this.pos += 1 + n;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.ensure(n + 5);
     this.header(n);

@@ -1,13 +1,13 @@
 /**
  * The growable byte buffer the direct trace writers (msgpack_record.ts, json_record.ts) append
- * records to, with a bounded cache of short strings in their encoded form: trace strings repeat
- * (namespaces, devices, chains, rule texts, verdicts, addresses), so each is encoded once.
+ * records to. Object keys (a small fixed set) are kept encoded in a small cache; other strings are
+ * written straight when ASCII: a large cache of every address costs more in misses than it saves.
  */
 
-/** Strings at most this long are cached encoded. */
+/** Keys at most this long are cached encoded. */
 const kCacheStrLen = 96;
-/** Entries before the string cache starts over (bounded memory on captures with many addresses). */
-const kCacheEntries = 1 << 16;
+/** Entries before the key cache starts over (keys are few: this only bounds odd inputs). */
+const kCacheEntries = 1 << 10;
 
 export class RecordBuffer {
   buf: Buffer;
@@ -48,7 +48,7 @@ export class RecordBuffer {
     this.pos = p;
   }
 
-  /** Copy the cached encoding of a short string (made by `encode` on first sight); false when too long to cache. */
+  /** Copy the cached encoding of a key (made by `encode` on first sight); false when too long to cache. */
   protected cached(s: string, encode: (s: string) => Uint8Array): boolean {
     if (s.length > kCacheStrLen) return false;
     let enc = this.strs.get(s);
@@ -59,6 +59,23 @@ export class RecordBuffer {
     }
     this.raw(enc);
     return true;
+  }
+
+  /**
+   * Write `s` at pos + skip when it is printable ASCII with none of `avoid` (0 for none), leaving
+   * `skip` bytes before it for a header; returns its length, or -1 (nothing written) otherwise.
+   */
+  protected ascii(s: string, skip: number, avoid1: number, avoid2: number): number {
+    const n = s.length;
+    this.ensure(n + skip);
+    const b = this.buf;
+    const start = this.pos + skip;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === avoid1 || c === avoid2) return -1;
+      b[start + i] = c;
+    }
+    return n;
   }
 
   /** "sec.nnnnnnnnn" (the record's `ts`) as ASCII digits, without making the string. */
