@@ -87,6 +87,7 @@ interface ReplayOpts {
   atTime?: number;
   linkRate?: Map<string, number>;
   qdisc?: Map<string, string>;
+  queueDrops?: string;
 }
 
 /** `NS:DEV=VALUE`, repeatable, collected in a map. */
@@ -138,6 +139,7 @@ export function register(program: Command): void {
     .option('--ring <n>', 'rx ring size per queue (default: the snapshot\'s ethtool -g, else 1024)', parsePositiveInt)
     .option('--workers <n>', 'piscina workers for the queue model (default: the machine\'s cores)', parsePositiveInt)
     .option('--link-rate <ns:dev=rate>', 'line rate of an edge device in tc units (1gbit, 100mbit; repeatable): its egress qdisc then queues and drops', devAssign('--link-rate', parseRate))
+    .option('--queue-drops <file>', 'write every packet the queue model dropped (rx ring, backlog, egress qdisc) as JSONL: index, ts, reason, where')
     .option('--qdisc <ns:dev=spec>', 'root qdisc of an edge device as tc takes it ("tbf rate 10mbit burst 32kb latency 50ms", "fq_codel target 5ms"; repeatable); default: the snapshot\'s', devAssign('--qdisc', (v) => v))
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
@@ -159,7 +161,7 @@ Examples:
       const report = o.report
         ? new HtmlReport({ title: `pktpath replay — ${basename(o.world)}`, world, warnings: world.warnings, meta: [['World', o.world], ['Captures', captures.join('  ')]] })
         : null;
-      const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers || o.linkRate || o.qdisc);
+      const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers || o.linkRate || o.qdisc || o.queueDrops);
       let qm: QueueModel | null = null;
       if (qmOn) {
         // A snapshot directory also says how its NICs spread packets (ethtool/, cpus.txt).
@@ -230,6 +232,10 @@ Examples:
           // Before any output is completed: a worker failure leaves only .partial files.
           summary.softirq = await qm.run();
           summary.softirqText = queueModelText(summary.softirq, qm.opts, qm.activeWorkers, qm.sources, qm.rpsOn);
+          if (o.queueDrops) {
+            writeFileAtomic(o.queueDrops, qm.drops.map((d) => JSON.stringify(d) + '\n').join(''));
+            summary.softirqText += `  ${qm.drops.length} packet drop${qm.drops.length === 1 ? '' : 's'} of the queue model written to ${o.queueDrops}\n`;
+          }
         }
         writer?.close();
         pcapOut?.close();

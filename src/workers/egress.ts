@@ -31,6 +31,8 @@ export class TxPkt implements QdiscPacket {
     public ecn: number,
     /** Time it was handed to the qdisc, ns. */
     readonly enq: number,
+    /** The transmit event it came from (TxEvents row). */
+    readonly ev = -1,
   ) {}
 }
 
@@ -43,8 +45,10 @@ export class TxEvents {
   prio = new Int32Array(1024);
   hash = new Int32Array(1024);
   ecn = new Int8Array(1024);
+  /** 1 when the frame was one the stack generated (ARP, ICMP error, RST), not the input packet. */
+  gen = new Int8Array(1024);
 
-  push(cause: number, dev: number, len: number, prio: number, hash: number, ecn: number): void {
+  push(cause: number, dev: number, len: number, prio: number, hash: number, ecn: number, gen = 0): void {
     if (this.n === this.cause.length) {
       this.cause = grow(this.cause);
       this.dev = grow(this.dev);
@@ -52,6 +56,7 @@ export class TxEvents {
       this.prio = grow(this.prio);
       this.hash = grow(this.hash);
       this.ecn = grow(this.ecn);
+      this.gen = grow(this.gen);
     }
     const i = this.n++;
     this.cause[i] = cause;
@@ -60,8 +65,12 @@ export class TxEvents {
     this.prio[i] = prio;
     this.hash[i] = hash;
     this.ecn[i] = ecn;
+    this.gen[i] = gen;
   }
 }
+
+/** Called for each frame a qdisc dropped: its transmit event row, the reason name and the time (ns). */
+export type EgressDropSink = (ev: number, reason: string, t: number) => void;
 
 /** One device's egress totals (`tc -s qdisc show` and the wire). */
 export interface EgressSummary {
@@ -116,7 +125,7 @@ export interface EgressReport {
  * Simulate every device's qdisc and wire. `doneAt[index]` is when the softirq finished input packet
  * `index` (NaN: dropped on receive).
  */
-export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Float64Array, windowNs: number): EgressReport {
+export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Float64Array, windowNs: number, onDrop: EgressDropSink | null = null): EgressReport {
   // Devices without a rate: nothing queues, so counting needs no order.
   const counted = countOnly(devices, ev, doneAt, windowNs);
   const out: EgressReport = { devices: [], windows: counted.windows };
@@ -151,8 +160,9 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
       if (!w) wins.set(w0, (w = { dev: d.name, t: w0 * windowNs, sent: 0, drops: 0, backlogPeak: 0 }));
       return w;
     };
-    const drop = (reason: number, t: number): void => {
+    const drop = (reason: number, t: number, row: number): void => {
       const name = DROP_REASON_NAMES[reason] ?? String(reason);
+      if (onDrop !== null) onDrop(row, name, t);
       s.drops[name] = (s.drops[name] ?? 0) + 1;
       if (s.firstDropNs === null) s.firstDropNs = t;
       win(t).drops++;
@@ -183,12 +193,12 @@ export function simulateEgress(devices: EgressDevice[], ev: TxEvents, doneAt: Fl
     // Ethernet on the wire: preamble + SFD 8, FCS 4, inter-frame gap 12 bytes per frame.
     const tx = new TxDevice<TxPkt>(q, d.rate, 24);
     tx.onXmit = sent;
-    tx.onDrop = (_p, reason, t) => drop(reason, t);
+    tx.onDrop = (p, reason, t) => drop(reason, t, p.ev);
     for (const i of timed) {
       const t = doneAt[ev.cause[i]];
-      const p = new TxPkt(ev.len[i], ev.prio[i], ev.hash[i], ev.ecn[i], t);
+      const p = new TxPkt(ev.len[i], ev.prio[i], ev.hash[i], ev.ecn[i], t, i);
       const r = tx.xmit(p, t);
-      if (r !== DR.NONE) drop(r, t);
+      if (r !== DR.NONE) drop(r, t, i);
       const w = win(t);
       if (q.qlen > w.backlogPeak) w.backlogPeak = q.qlen;
     }

@@ -10,6 +10,8 @@
  * all at once, with the column buffers transferred (no per-packet messages). Each CPU's result depends
  * only on its own arrivals, so the merged report is the same for any number of workers.
  */
+import { DROP_REASON_NAMES } from '../stack/drop_reason.js';
+import { formatTs } from '../pcap/reader.js';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +125,21 @@ class Columns {
 /** Work counters at one point of a packet's processing: hooks, rules, ct lookups, ct inserts, NATs. */
 const kWork = 5;
 
+/** A packet the queue model dropped (`--queue-drops`). */
+export interface QueueDrop {
+  /** The input packet (its record's index), and its capture time. */
+  index: number;
+  ts: string;
+  /** True when the dropped frame is one the stack generated because of the input packet. */
+  generated: boolean;
+  /** Kernel drop reason (FULL_RING, CPU_BACKLOG, QDISC_DROP, QDISC_OVERLIMIT, ...). */
+  reason: string;
+  /** Where: the rx queue and its CPU, the CPU's backlog, or the egress device's qdisc. */
+  where: { cpu: number; queue: string } | { cpu: number; backlog: true } | { dev: string; qdisc: string };
+  /** Model time of the drop, ms from the first packet. */
+  t_ms: number;
+}
+
 /** A device's rx queues: its RSS, and its queues' global ids base..base+n-1. */
 interface DevQueues {
   rss: Rss;
@@ -152,8 +169,12 @@ export class QueueModel {
   private readonly egress: EgressDevice[] = [];
   private readonly egressOf = new Map<NetDevice, number>();
   private readonly tx = new TxEvents();
-  /** Input packets seen (index + 1 of the last). */
+  /** Input packets seen (index + 1 of the last), and their capture times (for --queue-drops). */
   private packets = 0;
+  private tsSec = new Float64Array(1024);
+  private tsNsec = new Float64Array(1024);
+  /** Packets the model dropped, by input index then time; filled by run(). */
+  drops: QueueDrop[] = [];
   /** Some queue steers with RPS: CPUs then interact, and one worker simulates them all. */
   rpsOn = false;
   /** Where each device's queue configuration came from (for the report). */
@@ -198,7 +219,7 @@ export class QueueModel {
     const k = this.egressOf.get(dev);
     if (k === undefined) return;
     const tos = skb.info.tos;
-    this.tx.push(cause, k, skb.len, skb.priority, flowHash(skb), tos < 0 ? 0 : tos & 3);
+    this.tx.push(cause, k, skb.len, skb.priority, flowHash(skb), tos < 0 ? 0 : tos & 3, skb.generated ? 1 : 0);
   }
 
   /** The rx queues of a device, created on its first packet (queue q of device d → a global id). */
@@ -287,6 +308,12 @@ export class QueueModel {
     const cpu = this.cpuOfQueue[q];
     this.groups[cpu % this.workers].push(this.clock.at(sec, nsec), q, index, e.rss.rpsCpuOf(lq, hash), sc, nst);
     if (index + 1 > this.packets) this.packets = index + 1;
+    while (index >= this.tsSec.length) {
+      this.tsSec = grow(this.tsSec);
+      this.tsNsec = grow(this.tsNsec);
+    }
+    this.tsSec[index] = sec;
+    this.tsNsec[index] = nsec;
   }
 
   /** Workers the simulation uses: one when RPS makes the CPUs interact. */
@@ -318,7 +345,25 @@ export class QueueModel {
       for (const r of results) for (let i = 0; i < r.doneTag.length; i++) doneAt[r.doneTag[i]] = r.doneT[i];
       // Transmits with no input packet being handled (timers after the capture): charged to the last one.
       for (let i = 0; i < this.tx.n; i++) if (this.tx.cause[i] < 0 || this.tx.cause[i] >= this.packets) this.tx.cause[i] = this.packets - 1;
-      if (this.packets > 0) report.egress = simulateEgress(this.egress, this.tx, doneAt, this.opts.windowMs * 1e6);
+      const drops: QueueDrop[] = [];
+      const ts = (i: number): string => formatTs(this.tsSec[i], this.tsNsec[i]);
+      results.forEach((r, k) => {
+        for (let j = 0; j < r.dropTag.length; j++) {
+          const i = r.dropTag[j], cpu = r.dropCpu[j] * n + k, q = r.dropQueue[j];
+          drops.push({
+            index: i, ts: ts(i), generated: false, reason: DROP_REASON_NAMES[r.dropReason[j]] ?? String(r.dropReason[j]),
+            where: q >= 0 ? { cpu, queue: this.queues[q].name } : { cpu, backlog: true }, t_ms: r.dropT[j] / 1e6,
+          });
+        }
+      });
+      if (this.packets > 0) {
+        report.egress = simulateEgress(this.egress, this.tx, doneAt, this.opts.windowMs * 1e6, (row, reason, t) => {
+          const i = this.tx.cause[row], d = this.egress[this.tx.dev[row]];
+          drops.push({ index: i, ts: ts(i), generated: this.tx.gen[row] === 1, reason, where: { dev: d.name, qdisc: d.qdisc }, t_ms: t / 1e6 });
+        });
+      }
+      const key = (d: QueueDrop): string => `${d.reason} ${JSON.stringify(d.where)}`;
+      this.drops = drops.sort((a, b) => a.index - b.index || a.t_ms - b.t_ms || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       return report;
     } finally {
       await pool.destroy();

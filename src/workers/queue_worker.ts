@@ -3,6 +3,7 @@
  * transferred typed columns, and returns the model's report.
  */
 import { MAX_STAGES, SoftirqModel, type RxQueueSpec, type SoftirqReport } from './softirq.js';
+import { DR } from '../stack/drop_reason.js';
 
 /** One group's work. */
 export interface QueueTask {
@@ -19,11 +20,19 @@ export interface QueueTask {
   costs: Float64Array;
 }
 
-/** A group's report, and when each of its packets finished (packet index, ns) for the egress model. */
+/**
+ * A group's report; when each of its packets finished (packet index, ns) for the egress model; and
+ * each packet it dropped: index, time (ns), drop reason, local CPU, rx queue (-1: a backlog drop).
+ */
 export interface QueueResult {
   report: SoftirqReport;
   doneTag: Float64Array;
   doneT: Float64Array;
+  dropTag: Float64Array;
+  dropT: Float64Array;
+  dropReason: Int32Array;
+  dropCpu: Int32Array;
+  dropQueue: Int32Array;
 }
 
 /** Run the softirq model over the arrivals. */
@@ -36,6 +45,17 @@ export default function run(task: QueueTask): QueueResult {
     doneTag[nDone] = tag;
     doneT[nDone++] = t;
   };
+  const dropTag = new Float64Array(task.t.length), dropT = new Float64Array(task.t.length);
+  const dropReason = new Int32Array(task.t.length), dropCpu = new Int32Array(task.t.length), dropQueue = new Int32Array(task.t.length);
+  let nDrop = 0;
+  const dropped = (tag: number, reason: number, t: number, cpu: number, queue: number): void => {
+    dropTag[nDrop] = tag;
+    dropT[nDrop] = t;
+    dropReason[nDrop] = reason;
+    dropCpu[nDrop] = cpu;
+    dropQueue[nDrop++] = queue;
+  };
+  m.onDrop = (tag, reason, t, cpu) => dropped(tag, reason, t, cpu, -1);
   // One scratch array per stage count: the model reads the count from the length.
   const scratch = Array.from({ length: MAX_STAGES + 1 }, (_, k) => new Float64Array(k));
   const n = task.t.length;
@@ -50,10 +70,14 @@ export default function run(task: QueueTask): QueueResult {
       const costs = scratch[ns];
       for (let k = 0; k < ns; k++) costs[k] = task.costs[off + k];
       off += ns;
-      m.rx(task.t[i], task.q[i], task.tag[i], costs, task.rps[i]);
+      const q = task.q[i];
+      if (m.rx(task.t[i], q, task.tag[i], costs, task.rps[i]) !== DR.NONE) dropped(task.tag[i], DR.FULL_RING, task.t[i], task.queues[q].cpu, q);
     }
     m.finish();
-    return { report: m.report(), doneTag: doneTag.slice(0, nDone), doneT: doneT.slice(0, nDone) };
+    return {
+      report: m.report(), doneTag: doneTag.slice(0, nDone), doneT: doneT.slice(0, nDone),
+      dropTag: dropTag.slice(0, nDrop), dropT: dropT.slice(0, nDrop), dropReason: dropReason.slice(0, nDrop), dropCpu: dropCpu.slice(0, nDrop), dropQueue: dropQueue.slice(0, nDrop),
+    };
   } catch (e) {
     throw new Error(`queue model worker failed at packet index ${i < n ? task.tag[i] : 'end'}: ${(e as Error).message}`);
   }

@@ -183,6 +183,13 @@ describe.skipIf(!existsSync(bin))('replay --link-rate / --qdisc (built CLI)', ()
       expect((one[0].drops as Record<string, number>).QDISC_DROP).toBeGreaterThan(1000);
       expect((one[0].sent as number) + (one[0].drops as Record<string, number>).QDISC_DROP).toBe(one[0].offered);
       for (const w of ['2', '3']) expect(egress(dir, [inp, ...slow, '--workers', w])).toEqual(one);
+      // --queue-drops names each dropped packet: as many as the counter, all on router:eth1's qdisc.
+      const qd = join(dir, 'drops.jsonl');
+      expect(run([inp, ...slow, '--queue-drops', qd]).status).toBe(0);
+      const lines = readFileSync(qd, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toHaveLength((one[0].drops as Record<string, number>).QDISC_DROP);
+      for (const d of lines) expect(d).toMatchObject({ reason: 'QDISC_DROP', generated: false, where: { dev: 'router:eth1', qdisc: 'pfifo limit 50' } });
+      expect(new Set(lines.map((d) => d.index)).size).toBe(lines.length);
       // The HTML report charts the backlog with drop markers and lists the device.
       const html = join(dir, 'r.html');
       expect(run([inp, ...slow, '--report', html]).status).toBe(0);

@@ -1,7 +1,7 @@
 /**
  * Every output of a replay is byte-identical whatever --workers is (1..4): the trace (JSONL and
- * msgpack), the summary with the queue model and egress, the conntrack table, the per-device pcapngs
- * and the HTML report. The capture is built to stress what CPUs share in the kernel: masqueraded
+ * msgpack), the summary with the queue model and egress, the conntrack table, the per-device pcapngs,
+ * the HTML report and the queue model's per-packet drops. The capture is built to stress what CPUs share in the kernel: masqueraded
  * connections whose replies arrive on another device (another rx queue), DNAT to a container whose
  * replies cross a veth, many connections created in the same instant, and a conntrack table too
  * small for them (nf_conntrack_max 16: early drop and "table full").
@@ -61,7 +61,7 @@ describe.skipIf(!existsSync(bin))('replay outputs for 1..4 workers (built CLI)',
         const r = spawnSync(process.execPath, [bin, 'replay', '-q', '-w', join(dir, 'lab.yaml'), ...inp,
           '--cpus', '4', '--queues', '4', '--workers', String(w), '--link-rate', 'host:eth0=1mbit', '--qdisc', 'host:eth0=fq_codel',
           '--trace', join(out, 't.jsonl'), '--summary', join(out, 's.json'), '--conntrack', join(out, 'ct.json'),
-          '--pcap-out', join(out, 'pcap'), '--report', join(out, 'r.html')], { encoding: 'utf8', timeout: 120_000 });
+          '--pcap-out', join(out, 'pcap'), '--report', join(out, 'r.html'), '--queue-drops', join(out, 'qdrops.jsonl')], { encoding: 'utf8', timeout: 120_000 });
         expect(r.stderr).toBe('');
         expect(r.status).toBe(0);
         const m = spawnSync(process.execPath, [bin, 'replay', '-q', '-w', join(dir, 'lab.yaml'), ...inp, '--cpus', '4', '--queues', '4', '--workers', String(w), '--trace', join(out, 't.msgpack'), '--format', 'msgpack'], { encoding: 'utf8', timeout: 120_000 });
@@ -69,7 +69,7 @@ describe.skipIf(!existsSync(bin))('replay outputs for 1..4 workers (built CLI)',
         results.push(files(out));
       }
       const names = [...results[0].keys()].sort();
-      expect(names).toEqual(expect.arrayContaining(['t.jsonl', 't.msgpack', 's.json', 'ct.json', 'r.html']));
+      expect(names).toEqual(expect.arrayContaining(['t.jsonl', 't.msgpack', 's.json', 'ct.json', 'r.html', 'qdrops.jsonl']));
       expect(names.filter((n) => n.startsWith('pcap/')).length).toBeGreaterThanOrEqual(3);
       for (let k = 1; k < results.length; k++) {
         expect([...results[k].keys()].sort()).toEqual(names);

@@ -56,11 +56,13 @@ function capture(dir: string): string {
   return f;
 }
 
-async function model(f: string, speed: number, workers: number) {
+async function model(f: string, speed: number, workers: number, onQm?: (qm: QueueModel) => void) {
   const world = lab(WORLD);
   const qm = new QueueModel(world, { cpus: 4, queues: 4, key: null, symmetric: false, cost: new CostModel(), speed, rate: 0, windowMs: 10, ring: 256, workers });
   runReplay(world, [parseInputArg(`${f}@r:eth0`)], { datapath: { verifyChecksums: true, trace: false, allowUnsupported: false, seed: 1 }, limit: 0, onRecord: () => {}, queueModel: qm });
-  return qm.run();
+  const r = await qm.run();
+  onQm?.(qm);
+  return r;
 }
 
 describe('queue model', () => {
@@ -81,12 +83,44 @@ describe('queue model', () => {
     }
   });
 
+  it('names every packet it dropped: the hot flow\'s, on the hot CPU\'s ring, as many as the counters say', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pktpath-qm-'));
+    try {
+      const f = capture(dir);
+      let qm: QueueModel | null = null;
+      const fast = await model(f, 10, 2, (m) => (qm = m));
+      const drops = qm!.drops;
+      const counted = fast.cpus.reduce((n, c) => n + c.ringDrops + c.dropped, 0);
+      expect(drops.length).toBe(counted);
+      expect(drops.length).toBeGreaterThan(0);
+      const hotCpu = queueOf(0, SPORTS[0]);
+      // The hot flow is source 198.51.100.10 (k = 0): its packets are the ones the ring dropped.
+      const hot = new Set<number>();
+      runReplay(lab(WORLD), [parseInputArg(`${f}@r:eth0`)], {
+        datapath: { verifyChecksums: true, trace: false, allowUnsupported: false, seed: 1 }, limit: 0,
+        onRecord: (r) => { if (r.sport === SPORTS[0]) hot.add(r.index); },
+      });
+      for (const d of drops) {
+        expect(d).toMatchObject({ reason: 'FULL_RING', generated: false, where: { cpu: hotCpu, queue: `r:eth0:rx-${hotCpu}` } });
+        expect(hot.has(d.index), `packet ${d.index}`).toBe(true);
+        expect(d.ts).toMatch(/^1000\.\d{9}$/);
+      }
+      expect(drops.map((d) => d.index)).toEqual([...drops.map((d) => d.index)].sort((a, b) => a - b));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the same report for 1, 2, 3 and 4 workers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pktpath-qm-'));
     try {
       const f = capture(dir);
       const reports = [];
-      for (const n of [1, 2, 3, 4]) reports.push(JSON.stringify(await model(f, 10, n)));
+      for (const n of [1, 2, 3, 4]) {
+        let drops = '';
+        const r = await model(f, 10, n, (qm) => (drops = JSON.stringify(qm.drops)));
+        reports.push(JSON.stringify(r) + drops);
+      }
       expect(new Set(reports).size).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
