@@ -2,20 +2,17 @@
  * `pktpath replay`: the main job. Loads a world, replays captures through the datapath and writes the
  * trace and a summary.
  */
-import { parseRate } from '../stack/sched/tc_spec.js';
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { action, parsePositiveInt } from './run.js';
+import { action } from './run.js';
 import { UsageError } from '../errors.js';
 import { loadWorld } from '../stack/world_load.js';
 import { parseInputArg, runReplay } from '../workers/replay.js';
 import { toTraceRecord } from '../trace/schema.js';
 import { TraceWriter, type TraceFormat } from '../trace/writer.js';
 import { Summary } from '../trace/summary.js';
-import { QueueModel, defaultWorkers, queueModelText } from '../workers/queue_model.js';
-import { CostModel, loadCostFile } from '../workers/cost.js';
-import { parseKeyHex, snapshotCpuCount } from '../workers/rss.js';
-import { availableParallelism } from 'node:os';
+import { queueModelText } from '../workers/queue_model.js';
+import { addQueueOptions, queueModelFrom, type QueueOpts } from './queue_opts.js';
 import { compileFilter, describeFilter } from '../trace/filter.js';
 import { PcapOut } from '../trace/pcap_out.js';
 import { HtmlReport } from '../trace/report_html.js';
@@ -35,13 +32,6 @@ import { conntrackJson } from '../trace/conntrack_dump.js';
 import type { Datapath } from '../stack/datapath.js';
 import { renameSync } from 'node:fs';
 
-/** commander parser for a positive number. */
-function parsePositiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${v}: expected a positive number`);
-  return n;
-}
-
 /** commander parser for a capture time in epoch seconds. */
 export function parseTime(v: string): number {
   const n = Number(v);
@@ -60,7 +50,7 @@ export function writeFileAtomic(path: string, data: string): void {
   renameSync(tmp, path);
 }
 
-interface ReplayOpts {
+interface ReplayOpts extends QueueOpts {
   world: string;
   trace?: string;
   format: TraceFormat;
@@ -73,41 +63,13 @@ interface ReplayOpts {
   pcapOut?: string;
   report?: string;
   filter?: string;
-  queueModel?: boolean;
-  cpus?: number;
-  queues?: number;
-  rssKey?: string;
-  symmetric?: boolean;
-  cost?: string;
-  speed: number;
-  rate: number;
-  window: number;
-  ring?: number;
-  workers?: number;
   atTime?: number;
-  linkRate?: Map<string, number>;
-  qdisc?: Map<string, string>;
   queueDrops?: string;
-}
-
-/** `NS:DEV=VALUE`, repeatable, collected in a map. */
-function devAssign<T>(flag: string, parse: (v: string) => T) {
-  return (arg: string, prev: Map<string, T> | undefined): Map<string, T> => {
-    const m = /^([^:=\s]+:[^=\s]+)=(.+)$/.exec(arg.trim());
-    if (!m) throw new UsageError(`${flag} ${arg}: expected NS:DEV=VALUE (e.g. ${flag} host:eth0=${flag === '--qdisc' ? '"fq_codel"' : '1gbit'})`);
-    let v: T;
-    try {
-      v = parse(m[2]);
-    } catch (e) {
-      throw new UsageError(`${flag} ${arg}: ${(e as Error).message}`);
-    }
-    return new Map(prev ?? []).set(m[1], v);
-  };
 }
 
 /** Register the command. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('replay')
     .description('replay captures through the world and report each packet\'s path and fate')
     .argument('<capture...>', 'capture files (pcap/pcapng, - for stdin), each as FILE@NS:DEV: injected as received on device DEV of namespace NS')
@@ -126,21 +88,9 @@ export function register(program: Command): void {
     .option('--report <file.html>', 'write a self-contained HTML report: path diagram, drops, NAT, conntrack, devices, flows')
     .option('--pcap-out <dir>', 'write one pcapng per device crossed (<ns>-<dev>.pcapng), frames as on that device')
     .option('--conntrack <file>', 'write the conntrack tables (at the end, or at --at-time) as JSON')
-    .option('--at-time <t>', 'capture time (epoch seconds) at which --conntrack is taken', parseTime)
-    .option('--queue-model', 'model RSS, rx rings and NET_RX softirq per CPU (implied by the options below)')
-    .option('--cpus <n>', 'simulated CPUs (default: the machine\'s)', parsePositiveInt)
-    .option('--queues <n>', 'rx queues per device (default: the snapshot\'s num_rx_queues)', parsePositiveInt)
-    .option('--rss-key <hex>', 'Toeplitz key, e.g. 6d:5a:56:... (default: the Microsoft verification key)')
-    .option('--symmetric', 'use the symmetric RSS key (6d5a repeated)')
-    .option('--cost <file>', 'per-packet CPU cost parameters (JSON; see README: queue model)')
-    .option('--speed <x>', 'replay as if the traffic came x times faster (queue model)', parsePositiveNumber, 1)
-    .option('--rate <pps>', 'space packets evenly at this rate instead of the capture\'s times (queue model)', parsePositiveNumber, 0)
-    .option('--window <ms>', 'statistics window of the queue model', parsePositiveNumber, 10)
-    .option('--ring <n>', 'rx ring size per queue (default: the snapshot\'s ethtool -g, else 1024)', parsePositiveInt)
-    .option('--workers <n>', 'piscina workers for the queue model (default: the machine\'s cores)', parsePositiveInt)
-    .option('--link-rate <ns:dev=rate>', 'line rate of an edge device in tc units (1gbit, 100mbit; repeatable): its egress qdisc then queues and drops', devAssign('--link-rate', parseRate))
+    .option('--at-time <t>', 'capture time (epoch seconds) at which --conntrack is taken', parseTime);
+  addQueueOptions(cmd)
     .option('--queue-drops <file>', 'write every packet the queue model dropped (rx ring, backlog, egress qdisc) as JSONL: index, ts, reason, where')
-    .option('--qdisc <ns:dev=spec>', 'root qdisc of an edge device as tc takes it ("tbf rate 10mbit burst 32kb latency 50ms", "fq_codel target 5ms"; repeatable); default: the snapshot\'s', devAssign('--qdisc', (v) => v))
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -161,23 +111,7 @@ Examples:
       const report = o.report
         ? new HtmlReport({ title: `pktpath replay — ${basename(o.world)}`, world, warnings: world.warnings, meta: [['World', o.world], ['Captures', captures.join('  ')]] })
         : null;
-      const qmOn = Boolean(o.queueModel || o.cpus || o.queues || o.rssKey || o.symmetric || o.cost || o.speed !== 1 || o.rate || o.workers || o.linkRate || o.qdisc || o.queueDrops);
-      let qm: QueueModel | null = null;
-      if (qmOn) {
-        // A snapshot directory also says how its NICs spread packets (ethtool/, cpus.txt).
-        const snapshotDir = statSync(o.world).isDirectory() ? o.world : undefined;
-        const key = o.rssKey !== undefined ? parseKeyHex(o.rssKey) : null;
-        if (o.rssKey !== undefined && !key) throw new UsageError(`--rss-key ${o.rssKey}: expected hex bytes like 6d:5a:56:da (40 or 52 bytes)`);
-        qm = new QueueModel(world, {
-          cpus: o.cpus ?? (snapshotDir ? snapshotCpuCount(snapshotDir) : null) ?? availableParallelism(), queues: o.queues ?? null, key, symmetric: Boolean(o.symmetric),
-          cost: o.cost ? loadCostFile(o.cost) : new CostModel(), speed: o.speed, rate: o.rate, windowMs: o.window, ring: o.ring ?? null,
-          ...(snapshotDir ? { snapshotDir } : {}),
-          cpusGiven: o.cpus !== undefined,
-          workers: o.workers ?? defaultWorkers(),
-          ...(o.linkRate ? { linkRates: o.linkRate } : {}),
-          ...(o.qdisc ? { qdiscs: o.qdisc } : {}),
-        });
-      }
+      const qm = queueModelFrom(world, o.world, o, Boolean(o.queueDrops));
       // A capture without @NS:DEV is direction-aware: its other frames are compared with the model.
       const consistency = inputs.some((i) => i.dev === null) ? new Consistency() : null;
       // A progress bar on a terminal for runs longer than a second (cli-progress, redrawn synchronously).

@@ -171,3 +171,34 @@ export function matchesFlow(r: TraceRecord, f: FlowSel): boolean {
   const rev = p.src === f.b && p.dst === f.a && (f.bp === null || p.sport === f.bp) && (f.ap === null || p.dport === f.ap);
   return fwd || rev;
 }
+
+/** A queue-model drop of a packet (workers/queue_model.ts QueueDrop), as explain needs it. */
+export interface QueueDropLike {
+  generated: boolean;
+  reason: string;
+  where: { cpu: number; queue: string } | { cpu: number; backlog: true } | { dev: string; qdisc: string };
+  t_ms: number;
+}
+
+/**
+ * What the queue model says about a packet the stack would handle as explained above: where a queue
+ * dropped it (the NIC's rx ring, a CPU's backlog, an egress qdisc), and what to change.
+ */
+export function explainQueueDrop(d: QueueDropLike, ring: (queue: string) => number | null): string {
+  // The stack's story above assumes the packet got in and out; the queue model says whether it would.
+  const who = d.generated ? 'but at the modelled rate, a packet the stack generated because of it' : 'but at the modelled rate, it';
+  const at = `at +${d.t_ms.toFixed(3)} ms`;
+  const w = d.where;
+  if ('queue' in w) {
+    const r = ring(w.queue);
+    const dev = w.queue.split(':').slice(0, 2).join(':');
+    return `  Queue model: ${who} would never reach the stack: the rx ring ${w.queue} (served by CPU ${w.cpu}) was full ${at} (${d.reason}; the NIC counts it as rx_missed).\n` +
+      `  What to do: a bigger ring (ethtool -G ${dev.split(':')[1]} rx N${r ? `; now ${r}` : ''}), more queues or another spread of the flows (ethtool -L / -X), or less work per packet on CPU ${w.cpu}.\n`;
+  }
+  if ('backlog' in w) {
+    return `  Queue model: ${who} would be dropped ${at} by CPU ${w.cpu}'s backlog (${d.reason}: input_pkt_queue over net.core.netdev_max_backlog, softnet_stat column 2).\n` +
+      `  What to do: raise net.core.netdev_max_backlog, or spread the RPS/veth traffic over more CPUs.\n`;
+  }
+  return `  Queue model: ${who} would be dropped ${at} by the egress qdisc of ${w.dev} (${w.qdisc}: ${d.reason}); the link could not keep up.\n` +
+    `  What to do: a larger qdisc limit, shaping or pacing upstream, or a faster link.\n`;
+}

@@ -203,6 +203,38 @@ describe.skipIf(!existsSync(bin))('replay --link-rate / --qdisc (built CLI)', ()
     }
   }, 120_000);
 
+  it('explain ends with what the queues would do to the packet: an egress qdisc drop, a full rx ring, or nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pktpath-egress-'));
+    try {
+      const inp = flood(dir, 4000, 4000);
+      const explain = (args: string[]) => spawnSync(process.execPath, [bin, 'explain', '-w', LAB, inp, ...args], { encoding: 'utf8', timeout: 120_000 });
+      // The first packet the qdisc dropped, by --queue-drops.
+      const qd = join(dir, 'd.jsonl');
+      const slow = ['--link-rate', 'router:eth1=1mbit', '--qdisc', 'router:eth1=pfifo limit 20'];
+      expect(run([inp, ...slow, '--queue-drops', qd]).status).toBe(0);
+      const first = JSON.parse(readFileSync(qd, 'utf8').split('\n')[0]);
+      const e = explain(['--packet', String(first.index), ...slow]);
+      expect(e.status).toBe(0);
+      expect(e.stdout).toContain('Result: TRANSMITTED on router:eth1.');
+      expect(e.stdout).toMatch(/Queue model: but at the modelled rate, it would be dropped at \+[0-9.]+ ms by the egress qdisc of router:eth1 \(pfifo limit 20: QDISC_DROP\)/);
+      expect(e.stdout).toMatch(/What to do: a larger qdisc limit/);
+      const fine = explain(['--packet', '0', ...slow]);
+      expect(fine.stdout).toContain('Queue model: no rx ring, backlog or egress qdisc dropped it.');
+      const tight = ['--cpus', '1', '--ring', '4', '--speed', '1000'];
+      const rd = join(dir, 'r.jsonl');
+      expect(run([inp, ...tight, '--queue-drops', rd]).status).toBe(0);
+      const ringDrop = JSON.parse(readFileSync(rd, 'utf8').split('\n')[0]);
+      expect(ringDrop).toMatchObject({ reason: 'FULL_RING', where: { cpu: 0, queue: 'router:eth0:rx-0' } });
+      const ring = explain(['--packet', String(ringDrop.index), ...tight]);
+      expect(ring.stdout).toMatch(/would never reach the stack: the rx ring router:eth0:rx-0 \(served by CPU 0\) was full at \+[0-9.]+ ms \(FULL_RING/);
+      expect(ring.stdout).toContain('ethtool -G eth0 rx N; now 4');
+      // Without a queue-model option: the stack's story only.
+      expect(explain(['--packet', '0']).stdout).not.toContain('Queue model');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('frames whose cause died in a full rx ring never reach the egress qdisc', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pktpath-egress-'));
     try {
