@@ -1378,6 +1378,18 @@ interface SoftirqLike {
   windows: Array<{ cpu: number; t: number; loadPct: number; drops: { FULL_RING: number; CPU_BACKLOG: number }; timeSqueeze: number }>;
   softnetStat: string;
   egress?: { devices: Array<Record<string, unknown> & { dev: string; drops: Record<string, number> }>; windows: Array<{ dev: string; t: number; sent: number; drops: number; backlogPeak: number }> };
+  drops?: { total: number; first: Array<{ index: number; ts: string; generated: boolean; reason: string; where: Record<string, unknown>; t_ms: number }> };
+}
+
+/** The first packets the queue model dropped (all of them: --queue-drops). */
+function queueDropsSection(d: NonNullable<SoftirqLike['drops']>): string {
+  if (d.total === 0) return '';
+  const rows = d.first.map((x) => ({
+    packet: `#${x.index}${x.generated ? ' (generated)' : ''}`, ts: x.ts, reason: x.reason,
+    where: 'queue' in x.where ? `rx ring ${x.where.queue} (CPU ${x.where.cpu})` : 'backlog' in x.where ? `CPU ${x.where.cpu} backlog` : `qdisc ${x.where.qdisc} of ${x.where.dev}`,
+    'at (ms)': Math.round(x.t_ms * 1000) / 1000,
+  }));
+  return `<h3>Packets the queues dropped</h3>${genericTable(rows, `The first ${rows.length} of ${d.total} (all of them: --queue-drops FILE)`)}`;
 }
 
 /** Egress qdiscs: peak backlog per device and window (drop markers), and the per-device table. */
@@ -1427,5 +1439,5 @@ function softirqSection(r: SoftirqLike): string {
   }
   svg += '</svg>';
   const legend = r.cpus.map((c) => `<span style="color:${colours[c.cpu % colours.length]}">■ CPU ${c.cpu}</span>`).join(' ');
-  return `${svg}<p>${legend}</p>${genericTable(r.cpus, 'Per CPU: packets processed, drops, time_squeeze, softirq runs, busy time')}${genericTable(r.queues, 'Per rx queue: CPU, ring size, packets, drops, peak occupancy')}<h3>/proc/net/softnet_stat</h3><pre>${esc(r.softnetStat)}</pre>${r.egress ? egressSection(r.egress, r.windowNs) : ''}`;
+  return `${svg}<p>${legend}</p>${genericTable(r.cpus, 'Per CPU: packets processed, drops, time_squeeze, softirq runs, busy time')}${genericTable(r.queues, 'Per rx queue: CPU, ring size, packets, drops, peak occupancy')}<h3>/proc/net/softnet_stat</h3><pre>${esc(r.softnetStat)}</pre>${r.egress ? egressSection(r.egress, r.windowNs) : ''}${r.drops ? queueDropsSection(r.drops) : ''}`;
 }

@@ -140,6 +140,9 @@ export interface QueueDrop {
   t_ms: number;
 }
 
+/** Dropped packets listed in the summary and report (all of them go to --queue-drops). */
+const kDropsInReport = 100;
+
 /** A device's rx queues: its RSS, and its queues' global ids base..base+n-1. */
 interface DevQueues {
   rss: Rss;
@@ -364,6 +367,7 @@ export class QueueModel {
       }
       const key = (d: QueueDrop): string => `${d.reason} ${JSON.stringify(d.where)}`;
       this.drops = drops.sort((a, b) => a.index - b.index || a.t_ms - b.t_ms || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      report.drops = { total: drops.length, first: drops.slice(0, kDropsInReport) };
       return report;
     } finally {
       await pool.destroy();
@@ -417,5 +421,9 @@ export function queueModelText(r: SoftirqReport, opts: QueueModelOptions, worker
   for (const q of r.queues) s += `    ${q.name.padEnd(28)} cpu ${q.cpu}  ${String(q.packets).padStart(8)}  ${String(q.drops).padStart(6)}  ${q.peak}/${q.ring}\n`;
   s += '  /proc/net/softnet_stat:\n' + r.softnetStat.trimEnd().split('\n').map((l) => `    ${l}`).join('\n') + '\n';
   if (r.egress) s += egressText(r.egress);
+  if (r.drops && r.drops.total > 0) {
+    const where = (w: Record<string, unknown>): string => ('queue' in w ? `${w.queue}` : 'backlog' in w ? `cpu ${w.cpu} backlog` : `${w.dev}`);
+    s += `  packets dropped by the queues: ${r.drops.total} (first: ${r.drops.first.slice(0, 5).map((d) => `#${d.index} ${d.reason} ${where(d.where)}`).join(', ')}${r.drops.total > 5 ? ', ...' : ''})\n`;
+  }
   return s;
 }

@@ -231,6 +231,8 @@ export interface SoftirqReport {
   softnetStat: string;
   /** Egress qdiscs and wires of the edge devices (egress.ts), when the datapath transmitted. */
   egress?: EgressReport;
+  /** Packets the model dropped: how many, and the first ones (queue_model.ts QueueDrop; --queue-drops has all). */
+  drops?: { total: number; first: Array<{ index: number; ts: string; generated: boolean; reason: string; where: Record<string, unknown>; t_ms: number }> };
 }
 
 /**

@@ -376,6 +376,8 @@ describe.skipIf(!hasChromium || !cliWorks)('HTML report in headless Chromium', (
     expect([res.status, res.stderr]).toEqual([0, '']);
     const html = readFileSync(file, 'utf8');
     expect(html).toContain('<h3>Egress qdiscs</h3>');
+    expect(html).toContain('<h3>Packets the queues dropped</h3>');
+    expect(html).toMatch(/qdisc pfifo limit 2 of host:eth0/);
     const r = chromium(file, ['--dump-dom', '--virtual-time-budget=2000']);
     expect(r.console).toEqual([]);
     expect(r.stdout).toContain('data-ready="1"');
