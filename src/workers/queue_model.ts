@@ -21,7 +21,7 @@ import type { NetDevice } from '../stack/netdev.js';
 import type { World } from '../stack/netns.js';
 import { PacketInfo, decodeFrame } from '../stack/wire/decode.js';
 import { Rss, MS_RSS_KEY, SYMMETRIC_KEY, queueConfigFromSnapshot } from './rss.js';
-import { ArrivalClock, DEFAULT_RX_RING, MAX_STAGES, type SoftirqReport, type RxQueueSpec, type CpuSummary, type QueueSummary, type CpuWindow } from './softirq.js';
+import { ArrivalClock, DEFAULT_RX_RING, MAX_STAGES, softnetFromSysctl, type Softnet, type SoftirqReport, type RxQueueSpec, type CpuSummary, type QueueSummary, type CpuWindow } from './softirq.js';
 import { CostModel } from './cost.js';
 import type { QueueTask, QueueResult } from './queue_worker.js';
 import type { Skb } from '../stack/skb.js';
@@ -188,8 +188,19 @@ export class QueueModel {
   private readonly cutWork = new Float64Array((MAX_STAGES - 1) * kWork);
   private readonly stageCosts = new Float64Array(MAX_STAGES);
 
+  /** The host's net.core softnet sysctls. */
+  private readonly softnet: Softnet;
+
   constructor(readonly world: World, readonly opts: QueueModelOptions) {
     this.clock = new ArrivalClock(opts.speed, opts.rate);
+    let sn: ReturnType<typeof softnetFromSysctl>;
+    try {
+      sn = softnetFromSysctl(world.namespaces.map((ns) => (k: string) => ns.sysctl.values.get(k)));
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message} (the world's sysctls)`);
+    }
+    this.softnet = sn.softnet;
+    this.sources.push(`softnet: ${sn.text}`);
     this.workers = Math.max(1, Math.min(opts.workers, opts.cpus));
     this.groups = Array.from({ length: this.workers }, () => new Columns());
     const known = new Set(world.edges().map((d) => `${d.ns.name}:${d.name}`));
@@ -337,7 +348,7 @@ export class QueueModel {
         const cpus = Math.ceil((this.opts.cpus - k) / n);
         const queues = this.queues.map((q) => ({ ...q, cpu: q.cpu % n === k ? Math.floor(q.cpu / n) : 0 }));
         const cols = g.task();
-        const task: QueueTask = { cpus, queues, windowNs: this.opts.windowMs * 1e6, ...cols };
+        const task: QueueTask = { cpus, queues, windowNs: this.opts.windowMs * 1e6, softnet: this.softnet, ...cols };
         const transfer = [cols.t.buffer, cols.q.buffer, cols.tag.buffer, cols.rps.buffer, cols.nst.buffer, cols.costs.buffer];
         return pool.run(task, { transferList: transfer as unknown as WtTransferable[] }) as Promise<QueueResult>;
       });
@@ -410,7 +421,7 @@ export function defaultWorkers(): number {
 /** Text for the summary. */
 export function queueModelText(r: SoftirqReport, opts: QueueModelOptions, workers: number, sources: string[] = [], rps = false): string {
   let s = `queue model (${opts.cpus} CPUs, ${r.queues.length} rx queues, speed ${opts.speed}x${opts.rate ? `, rate ${opts.rate} pps` : ''}, ${workers} worker${workers > 1 ? 's' : ''}${rps ? ': RPS couples the CPUs' : ''}):\n`;
-  for (const src of sources) s += `  from the snapshot: ${src}\n`;
+  for (const src of sources) s += `  ${src.startsWith('softnet:') ? '' : 'from the snapshot: '}${src}\n`;
   s += '  cpu  processed  ring-drops  backlog-drops  time_squeeze  softirqs  busy-ms  peak-load%\n';
   const peak = new Map<number, number>();
   for (const w of r.windows) peak.set(w.cpu, Math.max(peak.get(w.cpu) ?? 0, w.loadPct));

@@ -2,7 +2,7 @@
  * piscina worker: simulates one group of CPUs (queue_model.ts) over its arrivals, which arrive as
  * transferred typed columns, and returns the model's report.
  */
-import { MAX_STAGES, SoftirqModel, type RxQueueSpec, type SoftirqReport } from './softirq.js';
+import { MAX_STAGES, SoftirqModel, type RxQueueSpec, type SoftirqReport, type Softnet } from './softirq.js';
 import { DR } from '../stack/drop_reason.js';
 
 /** One group's work. */
@@ -10,6 +10,8 @@ export interface QueueTask {
   cpus: number;
   queues: RxQueueSpec[];
   windowNs: number;
+  /** net.core.netdev_budget, netdev_budget_usecs, netdev_max_backlog (kernel defaults when absent). */
+  softnet: Softnet;
   t: Float64Array;
   q: Int32Array;
   tag: Float64Array;
@@ -37,7 +39,7 @@ export interface QueueResult {
 
 /** Run the softirq model over the arrivals. */
 export default function run(task: QueueTask): QueueResult {
-  const m = new SoftirqModel({ cpus: task.cpus, queues: task.queues, windowNs: task.windowNs });
+  const m = new SoftirqModel({ cpus: task.cpus, queues: task.queues, windowNs: task.windowNs, ...task.softnet });
   const doneTag = new Float64Array(task.t.length);
   const doneT = new Float64Array(task.t.length);
   let nDone = 0;

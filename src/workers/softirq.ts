@@ -63,6 +63,37 @@ export interface SoftirqOptions {
   rpsCostNs?: number;
 }
 
+/** The host's softnet sysctls (net.core.*); absent ones are the kernel defaults. */
+export interface Softnet {
+  budget?: number;
+  budgetUsecs?: number;
+  maxBacklog?: number;
+}
+
+/**
+ * net.core.netdev_budget, netdev_budget_usecs and netdev_max_backlog as a world's sysctls give them
+ * (they live in the initial namespace only: the first namespace that has one is it), with where each
+ * came from.
+ */
+export function softnetFromSysctl(values: Array<(key: string) => string | undefined>): { softnet: Softnet; text: string } {
+  const softnet: Softnet = {};
+  const parts: string[] = [];
+  for (const [key, field, dflt] of [['netdev_budget', 'budget', NETDEV_BUDGET], ['netdev_budget_usecs', 'budgetUsecs', NETDEV_BUDGET_USECS], ['netdev_max_backlog', 'maxBacklog', NETDEV_MAX_BACKLOG]] as const) {
+    let v: number | null = null;
+    for (const get of values) {
+      const s = get(`net.core.${key}`);
+      if (s === undefined) continue;
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n < 1) throw new RangeError(`net.core.${key} = ${s}: expected a positive integer`);
+      v = n;
+      break;
+    }
+    if (v !== null) softnet[field] = v;
+    parts.push(`${key} ${v ?? dflt}${v === null ? ' (default)' : ''}`);
+  }
+  return { softnet, text: parts.join(', ') };
+}
+
 /** Drop callback: the caller's packet tag, the reason, when, and on which CPU (or -1). */
 export type SoftirqDropSink = (tag: number, reason: DropReason, t: number, cpu: number) => void;
 /** Completion callback: the packet's last stage finished at `t` on `cpu`. */

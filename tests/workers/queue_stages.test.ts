@@ -146,7 +146,11 @@ describe('NIC setup from the snapshot', () => {
       const input = `${join(root, 'captures/docker-host/inputs/eth0.pcap')}@host:eth0`;
       const { qm, report } = await model(loadWorld(snap, { allowUnsupported: false }), input, { cpus: 4, snapshotDir: snap, workers: 2 });
       expect(report.queues.map((q) => [q.name, q.cpu, q.ring])).toEqual([['host:eth0:rx-0', 3, 512], ['host:eth0:rx-1', 2, 512]]);
-      expect(qm.sources).toEqual(['host:eth0: queues 2 from ethtool -l, key from ethtool -x, indirection table from ethtool -x, IRQ affinity from cpus.txt, rx ring from ethtool -g']);
+      expect(qm.sources).toEqual([
+        // The snapshot was taken in a namespace other than the initial one, where net.core.netdev_* do not show.
+        'softnet: netdev_budget 300 (default), netdev_budget_usecs 8000 (default), netdev_max_backlog 1000 (default)',
+        'host:eth0: queues 2 from ethtool -l, key from ethtool -x, indirection table from ethtool -x, IRQ affinity from cpus.txt, rx ring from ethtool -g',
+      ]);
       expect(qm.rpsOn).toBe(false);
       expect(report.queues.reduce((n, q) => n + q.packets, 0)).toBe(15);
       // --ring and --queues win over the snapshot.
@@ -176,6 +180,23 @@ describe('NIC setup from the snapshot', () => {
       expect(byCpu.get(1)!.processed).toBe(15);
       expect(byCpu.get(1)!.receivedRps).toBeGreaterThan(0);
       expect(byCpu.get(2)!.processed + byCpu.get(3)!.processed).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('net.core.netdev_max_backlog from the world: a veth burst overflows a 10-packet backlog, not the default 1000', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pktpath-backlog-'));
+    try {
+      const input = capture(dir, 400, '172.16.0.2');
+      const small = await model(lab(TWO_NS.replace('sysctl: { net.ipv4.ip_forward: 1 }', 'sysctl: { net.ipv4.ip_forward: 1, net.core.netdev_max_backlog: 10 }')), input, { speed: 1000 });
+      expect(small.qm.sources[0]).toBe('softnet: netdev_budget 300 (default), netdev_budget_usecs 8000 (default), netdev_max_backlog 10');
+      expect(small.report.cpus[0].dropped).toBeGreaterThan(0);
+      expect(small.qm.drops.every((d) => d.reason === 'CPU_BACKLOG' && 'backlog' in d.where)).toBe(true);
+      const dflt = await model(lab(TWO_NS), input, { speed: 1000 });
+      expect(dflt.report.cpus[0].dropped).toBe(0);
+      expect(() => lab(TWO_NS.replace('sysctl: { net.ipv4.ip_forward: 1 }', 'sysctl: { net.ipv4.ip_forward: 1, net.core.netdev_budget: lots }'))).not.toThrow();
+      await expect(model(lab(TWO_NS.replace('sysctl: { net.ipv4.ip_forward: 1 }', 'sysctl: { net.ipv4.ip_forward: 1, net.core.netdev_budget: lots }')), input, {})).rejects.toThrow(/net\.core\.netdev_budget = lots: expected a positive integer/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
