@@ -82,6 +82,7 @@ export function queueModelFrom(world: World, worldPath: string, o: QueueOpts, fo
     cpus: o.cpus ?? (snapshotDir ? snapshotCpuCount(snapshotDir) : null) ?? availableParallelism(), queues: o.queues ?? null, key, symmetric: Boolean(o.symmetric),
     cost: o.cost ? loadCostFile(o.cost) : new CostModel(), speed: o.speed, rate: o.rate, windowMs: o.window, ring: o.ring ?? null,
     ...(snapshotDir ? { snapshotDir } : {}),
+    source: worldPath,
     cpusGiven: o.cpus !== undefined,
     workers: o.workers ?? defaultWorkers(),
     ...(o.linkRate ? { linkRates: o.linkRate } : {}),

@@ -27,7 +27,7 @@ import type { QueueTask, QueueResult } from './queue_worker.js';
 import type { Skb } from '../stack/skb.js';
 import { flowHash } from '../stack/nf_hook.js';
 import { makeQdisc, TcSpecError } from '../stack/sched/tc_spec.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { grow } from './typed.js';
 import { simulateEgress, egressText, TxEvents, type EgressDevice, type EgressReport, type TxPkt } from './egress.js';
 
@@ -53,6 +53,8 @@ export interface QueueModelOptions {
   ring: number | null;
   /** The world's snapshot directory: RSS key, indirection, queues, IRQ affinity, RPS and rings from its ethtool/ and cpus.txt. */
   snapshotDir?: string;
+  /** The world's file or directory, for errors. */
+  source?: string;
   /** piscina workers (default: the machine's cores). */
   workers: number;
   /** Line rate per device (`ns:dev` → bytes/s; --link-rate, or the lab's `rate`). */
@@ -197,7 +199,7 @@ export class QueueModel {
     try {
       sn = softnetFromSysctl(world.namespaces.map((ns) => (k: string) => ns.sysctl.values.get(k)));
     } catch (e) {
-      throw new UsageError(`${(e as Error).message} (the world's sysctls)`);
+      throw new ConfigError(opts.source ?? 'the world', 'sysctl', `${(e as Error).message}; fix or remove it`);
     }
     this.softnet = sn.softnet;
     this.sources.push(`softnet: ${sn.text}`);
