@@ -2,7 +2,7 @@
  * Trace output: JSONL, msgpack (one map per record, concatenated) or text, buffered, written to a
  * temporary name and renamed when complete; an interrupted run leaves `<file>.partial`.
  */
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import type { PacketRecord } from '../stack/record.js';
 import { toTraceRecord, type TraceRecord } from './schema.js';
 import { MsgpackRecordPacker } from './msgpack_record.js';
@@ -77,6 +77,13 @@ export class TraceWriter {
     this.flush();
     if (this.tmp) {
       closeSync(this.fd);
+      // Replacing an existing file by rename makes ext4 (auto_da_alloc) write the new one out at once;
+      // removing the old one first lets the trace go to disk in the background like any write.
+      try {
+        unlinkSync(this.path);
+      } catch {
+        /* no old file */
+      }
       renameSync(this.tmp, this.path);
     }
   }
