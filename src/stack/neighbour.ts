@@ -1,7 +1,8 @@
 /**
- * The neighbour state machine both families share (net/core/neighbour.c neigh_timer_handler,
- * neigh_max_probes); ARP (ip_output.ts) and ND (ndisc.ts) give the per-family parts as NeighOps, as
- * struct neigh_ops and the table's parms do in the kernel.
+ * The neighbour state machine both families share (net/core/neighbour.c: neigh_output /
+ * __neigh_event_send, neigh_timer_handler, neigh_max_probes); ARP (ip_output.ts) and ND (ndisc.ts)
+ * give the per-family parts as NeighOps, as struct neigh_ops and the table's parms do in the kernel.
+ * neigh_update stays per family: ARP's and ND's override rules differ (arp_process, ndisc_recv_na).
  */
 import type { Datapath } from './datapath.js';
 import type { Netns } from './netns.js';
