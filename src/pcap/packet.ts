@@ -62,3 +62,21 @@ export function formatTs(sec: number, nsec: number): string {
   }
   return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
+
+/**
+ * Merging several captures: the index of the head packet with the earliest timestamp (ties: the
+ * lowest index, so command-line order, then file order); -1 when every input is done.
+ */
+export function earliestHead(heads: ReadonlyArray<CapturedPacket | null>): number {
+  let best = -1;
+  for (let k = 0; k < heads.length; k++) {
+    const h = heads[k];
+    if (!h) continue;
+    if (best < 0) best = k;
+    else {
+      const b = heads[best]!;
+      if (h.tsSec < b.tsSec || (h.tsSec === b.tsSec && h.tsNsec < b.tsNsec)) best = k;
+    }
+  }
+  return best;
+}

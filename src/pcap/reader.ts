@@ -12,7 +12,7 @@ import { PCAP_MAGIC_NS, PCAP_MAGIC_NS_SWAPPED, PCAP_MAGIC_US, PCAP_MAGIC_US_SWAP
 import { BT_SHB, PcapngParser } from './pcapng.js';
 import { ByteSource, kChunkSize } from './source.js';
 
-export { CapturedPacket, formatTs, type CaptureInterface } from './packet.js';
+export { CapturedPacket, earliestHead, formatTs, type CaptureInterface } from './packet.js';
 
 /** Streams packets out of one pcap or pcapng file (or stdin). */
 export class CaptureReader {

@@ -29,7 +29,7 @@ import { FibRoute, FibRule, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN
 import { maskOf, parseIpv4, parseMac, parsePrefix4 } from './inet.js';
 import { addKernelRoutes, type LoadOptions } from './snapshot/load.js';
 import {
-  Fib6Route, Fib6Rule, addKernelRoutes6, eui64LinkLocal, formatIpv6, isLinkLocal6, isLoopback6, maskInPlace6, parseIpv6Addr, parsePrefix6,
+  Fib6Route, Fib6Rule, addKernelRoutes6, eui64LinkLocal, formatIpv6, isLinkLocal6, isLoopback6, onLinkDev6, parseIpv6Addr, parsePrefix6,
   refreshLocal6, route6Text,
 } from './route6.js';
 import { nudFromName, NUD_NOARP, NUD_PERMANENT } from './neigh.js';
@@ -467,13 +467,7 @@ function parseRoute6(w: Where, ns: Netns, text: string, p: Path): Fib6Route {
   if (nh) r.nh.push(nh);
   for (const h of r.nh) {
     if (h.dev || !h.gw) continue;
-    for (const d of ns.devs) for (const a of d.ifa6) {
-      const n = a.addr.slice();
-      maskInPlace6(n, a.prefixlen);
-      const g = h.gw.slice();
-      maskInPlace6(g, a.prefixlen);
-      if (n.every((x, i) => x === g[i])) h.dev = d;
-    }
+    h.dev = onLinkDev6(ns, h.gw);
     if (!h.dev) w.fail(p, `"${text}": no device reaches gateway; add "dev DEV"`);
   }
   if (r.type === RTN_UNICAST && r.nh.length === 0) w.fail(p, `"${text}": a unicast route needs "via GW" or "dev DEV"`);

@@ -56,6 +56,19 @@ export function maskInPlace6(a: Uint8Array, len: number): void {
   }
 }
 
+/** The device with an on-link IPv6 prefix holding `gw` (the last such, as both loaders have it); null when none. */
+export function onLinkDev6(ns: Netns, gw: Uint8Array): NetDevice | null {
+  let dev: NetDevice | null = null;
+  for (const d of ns.devs) for (const a of d.ifa6) {
+    const net = a.addr.slice();
+    maskInPlace6(net, a.prefixlen);
+    const g = gw.slice();
+    maskInPlace6(g, a.prefixlen);
+    if (net.every((x, k) => x === g[k])) dev = d;
+  }
+  return dev;
+}
+
 /** True when the 16 bytes at b[off] lie in prefix (p, len). */
 export function inPrefix6(b: Uint8Array, off: number, p: Uint8Array, len: number): boolean {
   let i = 0;

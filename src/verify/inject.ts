@@ -8,7 +8,7 @@
  * peer's namespace), which is what "received on DEV" means for such a device.
  */
 import { writeFileSync } from 'node:fs';
-import { CaptureReader, type CapturedPacket } from '../pcap/reader.js';
+import { CaptureReader, earliestHead, type CapturedPacket } from '../pcap/reader.js';
 import { UsageError } from '../errors.js';
 import type { World } from '../stack/netns.js';
 import type { NetDevice } from '../stack/netdev.js';
@@ -76,16 +76,7 @@ export function buildSchedule(world: World, inputs: ReplayInput[], plan: Plan, l
     let firstSec = -1, firstNsec = 0;
     for (;;) {
       // Same merge as workers/replay.ts runReplay(): earliest timestamp, ties by input order.
-      let best = -1;
-      for (let k = 0; k < heads.length; k++) {
-        const h = heads[k];
-        if (!h) continue;
-        if (best < 0) best = k;
-        else {
-          const b = heads[best]!;
-          if (h.tsSec < b.tsSec || (h.tsSec === b.tsSec && h.tsNsec < b.tsNsec)) best = k;
-        }
-      }
+      const best = earliestHead(heads);
       if (best < 0) break;
       if (limit && frames.length >= limit) break;
       if (frames.length >= kMaxPackets) {

@@ -3,7 +3,7 @@
  * turn each frame into an Ethernet frame on its device, and feed the datapath. Records come out in
  * input order through `onRecord`.
  */
-import { CaptureReader, formatTs, type CapturedPacket } from '../pcap/reader.js';
+import { CaptureReader, earliestHead, formatTs, type CapturedPacket } from '../pcap/reader.js';
 import { UsageError } from '../errors.js';
 import type { World, Netns } from '../stack/netns.js';
 import { NatHints, type Consistency } from '../trace/consistency.js';
@@ -268,16 +268,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
   let lastSec = 0, lastNsec = 0;
   try {
     for (;;) {
-      let best = -1;
-      for (let k = 0; k < heads.length; k++) {
-        const h = heads[k];
-        if (!h) continue;
-        if (best < 0) best = k;
-        else {
-          const b = heads[best]!;
-          if (h.tsSec < b.tsSec || (h.tsSec === b.tsSec && h.tsNsec < b.tsNsec)) best = k;
-        }
-      }
+      const best = earliestHead(heads);
       if (best < 0) break;
       if (opts.limit && stats.packets >= opts.limit) break;
       const p = heads[best]!;

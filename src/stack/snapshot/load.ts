@@ -13,7 +13,7 @@ import { FibRoute, FibRule, RTN_BLACKHOLE, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICA
 import { maskOf, parseIpv4, parseMac, parsePrefix4 } from '../inet.js';
 import { nudFromName, NUD_NOARP, NUD_PERMANENT } from '../neigh.js';
 import { parseSs } from '../socket.js';
-import { addKernelRoutes6, Fib6Route, Fib6Rule, parseIpv6Addr, parsePrefix6, refreshLocal6, route6Text, maskInPlace6 } from '../route6.js';
+import { addKernelRoutes6, Fib6Route, Fib6Rule, parseIpv6Addr, parsePrefix6, refreshLocal6, route6Text, maskInPlace6, onLinkDev6 } from '../route6.js';
 import { parseNftJson } from '../netfilter/nft_json.js';
 import { parseIptablesSave } from '../netfilter/iptables_save.js';
 import { mergeRulesets } from '../netfilter/merge.js';
@@ -568,13 +568,7 @@ function loadRoutes6(ns: Netns, file: string, routes: J[]): void {
     if (t === RTN_UNICAST && r.nh.length === 0) jf.fail(p, 'a unicast route needs a dev or gateway');
     for (const nh of r.nh) {
       if (nh.dev || !nh.gw) continue;
-      for (const d of ns.devs) for (const a of d.ifa6) {
-        const net = a.addr.slice();
-        maskInPlace6(net, a.prefixlen);
-        const g = nh.gw.slice();
-        maskInPlace6(g, a.prefixlen);
-        if (net.every((x, k) => x === g[k])) nh.dev = d;
-      }
+      nh.dev = onLinkDev6(ns, nh.gw);
       if (!nh.dev) jf.fail(`${p}.gateway`, `no device has a prefix holding gateway ${o.gateway}`);
     }
     r.text = route6Text(r);
