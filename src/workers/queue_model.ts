@@ -152,6 +152,16 @@ interface DevQueues {
   n: number;
 }
 
+/** The fields of a packet as it entered that RSS hashes (PacketRecord has them). */
+export interface RssEntry {
+  l3: number;
+  l4: number;
+  src4: number;
+  dst4: number;
+  sport: number;
+  dport: number;
+}
+
 /** What the datapath did for a packet (Datapath.work). */
 export interface WorkCounters {
   hooks: number;
@@ -291,16 +301,23 @@ export class QueueModel {
     c[o + 4] = w.nats;
   }
 
-  /** One packet received on dev at capture time sec.nsec, with the work the datapath did for it. */
-  arrive(dev: NetDevice, frame: Uint8Array, len: number, sec: number, nsec: number, index: number, work: WorkCounters): void {
+  /**
+   * One packet received on dev at capture time sec.nsec, with the work the datapath did for it.
+   * `entry` is its record's header as it entered (the datapath decoded it already); IPv6 needs the
+   * address bytes, so only IPv6 frames are decoded again here.
+   */
+  arrive(dev: NetDevice, frame: Uint8Array, len: number, sec: number, nsec: number, index: number, work: WorkCounters, entry: RssEntry): void {
     const e = this.queuesOf(dev);
-    const i = this.info;
-    decodeFrame(i, frame, len, len, 1, { verifyChecksums: false });
     let hash = 0;
-    const ports = i.sport >= 0 && (i.l4proto === 6 || i.l4proto === 17);
-    const sp = i.sport < 0 ? 0 : i.sport, dp = i.dport < 0 ? 0 : i.dport;
-    if (i.l3 === 1) hash = e.rss.hash4(i.src4, i.dst4, sp, dp, ports);
-    else if (i.l3 === 2 && i.srcOff >= 0) hash = e.rss.hash6(frame, frame, sp, dp, ports, i.srcOff, i.dstOff);
+    if (entry.l3 === 1) {
+      const ports = entry.sport >= 0 && (entry.l4 === 6 || entry.l4 === 17);
+      hash = e.rss.hash4(entry.src4, entry.dst4, entry.sport < 0 ? 0 : entry.sport, entry.dport < 0 ? 0 : entry.dport, ports);
+    } else if (entry.l3 === 2) {
+      const i = this.info;
+      decodeFrame(i, frame, len, len, 1, { verifyChecksums: false });
+      const ports = i.sport >= 0 && (i.l4proto === 6 || i.l4proto === 17);
+      if (i.srcOff >= 0) hash = e.rss.hash6(frame, frame, i.sport < 0 ? 0 : i.sport, i.dport < 0 ? 0 : i.dport, ports, i.srcOff, i.dstOff);
+    }
     const lq = e.n > 1 ? e.rss.queueOf(hash) : 0;
     const q = e.base + lq;
     // Stage costs: the NIC stage up to the first backlog hop, then each hop's share (cost.ts).

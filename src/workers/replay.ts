@@ -311,7 +311,7 @@ export function runReplay(world: World, inputs: ReplayInput[], opts: ReplayOptio
         flen = n;
         dp.inject(scratch, n, n + (p.origLen - p.caplen), p.tsSec, p.tsNsec, dev, stats.packets);
       }
-      if (opts.queueModel) opts.queueModel.arrive(dev, frame, flen, p.tsSec, p.tsNsec, stats.packets, dp.work);
+      if (opts.queueModel) opts.queueModel.arrive(dev, frame, flen, p.tsSec, p.tsNsec, stats.packets, dp.work, dp.rec!);
       stats.packets++;
       if (opts.onProgress && (stats.packets & 0x3fff) === 0) {
         let bytes = 0;
