@@ -64,6 +64,9 @@ async function model(world: World, input: string, o: Partial<QueueModelOptions>)
 }
 
 describe('backlog stages', () => {
+  // Checked on Linux 6.18: 5,000 (10,000) UDP datagrams from one namespace through a forwarding one
+  // to a third, two veth hops each, raised the sum of /proc/net/softnet_stat's processed column by
+  // 10,004 (20,008): every veth hop is one more __netif_receive_skb_core (process_backlog) pass.
   it('a packet delivered through a veth is processed twice, and costs each stage its own work', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pktpath-stages-'));
     try {
