@@ -256,17 +256,29 @@ export class Datapath {
   drop(skb: Skb, reason: DropReason, where: Where, detail?: string): void {
     const ns = skb.ns?.name ?? '';
     const name = dropReasonName(reason);
+    if (skb.generated) {
+      this.dropWith(skb, null, null, name, detail);
+      return;
+    }
+    this.dropWith(skb, this.tracing ? dropStep(ns, name, where, detail) : null, { verdict: 'dropped', ns, reason: name, where, ...(detail ? { detail } : {}) }, name, detail);
+  }
+
+  /**
+   * A drop whose step and final were made beforehand (dropStep; interned by places that drop many
+   * packets the same way, like a rule): the same effects as drop() without building them per packet.
+   */
+  dropWith(skb: Skb, step: Step | null, final: Final | null, reasonName: string, detail?: string): void {
     // An unconfirmed conntrack entry dies with its packet (nf_conntrack_put on kfree_skb).
     if (skb.ct && !skb.ct.confirmed && skb.ns) {
       this.nsrt(skb.ns).ct?.discard(skb.ct);
       skb.ct = null;
     }
     if (skb.generated) {
-      this.emittedFate(skb, `dropped ${name}${detail ? ' (' + detail + ')' : ''}`);
+      this.emittedFate(skb, `dropped ${reasonName}${detail ? ' (' + detail + ')' : ''}`);
       return;
     }
-    if (this.tracing) this.step({ kind: 'drop', ns, stage: 'stage' in where ? where.stage : `${where.family} ${where.table} ${where.chain}`, reason: name, ...(detail ? { detail } : {}) });
-    this.final(this.recOf(skb), { verdict: 'dropped', ns, reason: name, where, ...(detail ? { detail } : {}) });
+    if (this.tracing && step !== null) this.step(step);
+    this.final(this.recOf(skb), final!);
   }
 
   /** Record of the skb's input packet (the current record, or a queued packet's own). */
@@ -288,6 +300,11 @@ export class Datapath {
   hdr(skb: Skb): HdrTuple | null {
     return hdrOf(skb);
   }
+}
+
+/** The trace step of a drop at `where`. */
+export function dropStep(ns: string, reasonName: string, where: Where, detail?: string): Step {
+  return { kind: 'drop', ns, stage: 'stage' in where ? where.stage : `${where.family} ${where.table} ${where.chain}`, reason: reasonName, ...(detail ? { detail } : {}) };
 }
 
 /**

@@ -62,6 +62,12 @@ export function ipRcvFinish(dp: Datapath, skb: Skb, dev: NetDevice): void {
   else if (r === ROUTE_FORWARD) ipForward(dp, skb, dev);
 }
 
+/** An input route failure: reported unless arp_process asked (silent). */
+function routeFail(dp: Datapath, skb: Skb, dev: NetDevice, silent: boolean, reason: number, stage: string, detail: string): number {
+  if (!silent) dp.drop(skb, reason, { stage, dev: dev.name }, detail);
+  return ROUTE_DROPPED;
+}
+
 function isZeronet(a: number): boolean {
   return a >>> 24 === 0;
 }
@@ -79,24 +85,20 @@ export function ipRouteInput(dp: Datapath, skb: Skb, daddr: number, saddr: numbe
   const fl = dp.fl;
   const res = dp.fres;
   const silent = arpCheck;
-  const fail = (reason: number, stage: string, detail: string): number => {
-    if (!silent) dp.drop(skb, reason, { stage, dev: dev.name }, detail);
-    return ROUTE_DROPPED;
-  };
   // Martian sources and destinations (ip_route_input_slow).
-  if ((saddr >>> 28) === 0xe || saddr === 0xffffffff) return fail(DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
+  if ((saddr >>> 28) === 0xe || saddr === 0xffffffff) return routeFail(dp, skb, dev, silent, DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
   if (daddr === 0xffffffff || (saddr === 0 && daddr === 0xffffffff)) {
     if (dp.tracing && !arpCheck) dp.step({ kind: 'route', ns: ns.name, table: 'local', rule: '', route: 'limited broadcast', result: 'broadcast' });
     return ROUTE_LOCAL;
   }
-  if ((daddr >>> 28) === 0xe) return fail(DR.NOT_SPECIFIED, 'ip_route_input_mc', 'multicast input is not modelled');
-  if (isZeronet(saddr)) return fail(DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
-  if (isZeronet(daddr)) return fail(DR.IP_INVALID_DEST, 'ip_route_input_slow', `martian destination ${formatIpv4(daddr)}`);
+  if ((daddr >>> 28) === 0xe) return routeFail(dp, skb, dev, silent, DR.NOT_SPECIFIED, 'ip_route_input_mc', 'multicast input is not modelled');
+  if (isZeronet(saddr)) return routeFail(dp, skb, dev, silent, DR.IP_INVALID_SOURCE, 'ip_route_input_slow', `martian source ${formatIpv4(saddr)}`);
+  if (isZeronet(daddr)) return routeFail(dp, skb, dev, silent, DR.IP_INVALID_DEST, 'ip_route_input_slow', `martian destination ${formatIpv4(daddr)}`);
   const conf = sc.conf(dev.name);
   const localnet = conf.routeLocalnet;
   // 127/8 from outside: IP_LOCALNET (ip_route_input_slow, route_localnet off; kfree_skb in ip_rcv_finish_core).
-  if (isLoopback(daddr) && !localnet) return fail(DR.IP_LOCALNET, 'ip_rcv_finish_core', `martian destination ${formatIpv4(daddr)}`);
-  if (isLoopback(saddr) && !localnet) return fail(DR.IP_LOCALNET, 'ip_rcv_finish_core', `martian source ${formatIpv4(saddr)}`);
+  if (isLoopback(daddr) && !localnet) return routeFail(dp, skb, dev, silent, DR.IP_LOCALNET, 'ip_rcv_finish_core', `martian destination ${formatIpv4(daddr)}`);
+  if (isLoopback(saddr) && !localnet) return routeFail(dp, skb, dev, silent, DR.IP_LOCALNET, 'ip_rcv_finish_core', `martian source ${formatIpv4(saddr)}`);
 
   fl.daddr = daddr;
   fl.saddr = saddr;
@@ -200,7 +202,10 @@ function fibValidateSource(dp: Datapath, skb: Skb, saddr: number, daddr: number,
   let ok: boolean;
   if (res.err !== null || !res.route) ok = false;
   else if (rpf === 2) ok = true;
-  else ok = res.route.nh.some((nh) => nh.dev === dev);
+  else {
+    ok = false;
+    for (const nh of res.route.nh) if (nh.dev === dev) ok = true;
+  }
   const mode = rpf === 1 ? 'strict' : 'loose';
   if (dp.tracing && !silent) {
     if (ok) dp.step((dev.traceSteps[DEV_STEP_RPF_PASS + rpf] ??= intern({ kind: 'rpfilter', ns: ns.name, dev: dev.name, mode, result: 'pass' })) as Step);

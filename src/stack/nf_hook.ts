@@ -4,11 +4,11 @@
  * them (nf_conntrack_proto.c ipv4_conntrack_ops, nf_nat_proto.c nf_nat_ipv4_ops).
  */
 import type { Datapath } from './datapath.js';
-import { hdrOf } from './datapath.js';
+import { hdrOf, dropStep } from './datapath.js';
 import type { Skb } from './skb.js';
-import { intern, type PacketRecord, type Step } from './record.js';
+import { intern, type Final, type PacketRecord, type Step } from './record.js';
 import { nftDoChain, V_DROP, VERDICT_NAMES, natReqText, type CompiledChain, type CompiledRule, type NatReq, type RejectReq } from './netfilter/compile.js';
-import { DR } from './drop_reason.js';
+import { DR, dropReasonName } from './drop_reason.js';
 import {
   CtPacket, CtResult, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IP_CT_RELATED_REPLY,
   nfNatSetupInfo, nfNatAllocNullBinding, nfNatAdopt, nfNatPacket, natManipPkt4, natManipPkt6, NatRewrite, nfNatInitialized,
@@ -91,6 +91,23 @@ function nfHookInet(dp: Datapath, skb: Skb, hook: Hook4, family: 'ip' | 'ip6'): 
   return true;
 }
 
+/** The base chain being evaluated with tracing on, for onRuleTraced (one function, no closure per chain run). */
+const ruleTrace = { dp: null as Datapath | null, base: null as CompiledChain | null, hook: '', ns: '' };
+
+/** EvalState.onRule while tracing: one nf step per rule verdict met. */
+function onRuleTraced(chain: CompiledChain, rule: CompiledRule | null, v: number): void {
+  const dp = ruleTrace.dp!;
+  if (!dp.tracing) return;
+  const c = ruleTrace.base!;
+  const table = c.table;
+  // Interned per (rule or end of chain, base chain, verdict): the hook and prio are the base chain's.
+  const holder: CompiledRule | CompiledChain = rule ?? chain;
+  const m = (holder.traceSteps ??= new Map());
+  let a = m.get(c);
+  if (!a) m.set(c, (a = []));
+  dp.step((a[v] ??= intern({ kind: 'nf', ns: ruleTrace.ns, family: table.family, table: table.name, chain: chain.name, hook: ruleTrace.hook, prio: c.base!.prio, rule: rule ? `${rule.nftHandle >= 0 ? rule.nftHandle : rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] })) as Step);
+}
+
 /** Evaluate one base chain; false when it dropped the packet (reported here). */
 export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string): boolean {
   const st = dp.st;
@@ -104,15 +121,11 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   const ns = skb.ns!.name;
   const table = c.table;
   if (dp.opts.trace) {
-    st.onRule = (chain: CompiledChain, rule: CompiledRule | null, v: number) => {
-      if (!dp.tracing) return;
-      // Interned per (rule or end of chain, base chain, verdict): the hook and prio are the base chain's.
-      const holder: CompiledRule | CompiledChain = rule ?? chain;
-      const m = (holder.traceSteps ??= new Map());
-      let a = m.get(c);
-      if (!a) m.set(c, (a = []));
-      dp.step((a[v] ??= intern({ kind: 'nf', ns, family: table.family, table: table.name, chain: chain.name, hook, prio: c.base!.prio, rule: rule ? `${rule.nftHandle >= 0 ? rule.nftHandle : rule.handle} ${rule.text}` : 'end of chain', verdict: VERDICT_NAMES[v] })) as Step);
-    };
+    ruleTrace.dp = dp;
+    ruleTrace.base = c;
+    ruleTrace.hook = hook;
+    ruleTrace.ns = ns;
+    st.onRule = onRuleTraced;
   } else st.onRule = null;
   nftDoChain(c, skb, st, res);
   st.onRule = null;
@@ -126,19 +139,37 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
     }
   }
   if (res.verdict !== V_DROP) return true;
-  const holder = res.chain ?? c;
-  const where = {
-    family: table.family, table: table.name, chain: holder.name,
-    rule: res.rule ? res.rule.text : 'policy',
-    // The nft handle (what `nft list -a` and nft trace show); for iptables rules also their number.
-    handle: res.rule ? (res.rule.nftHandle >= 0 ? res.rule.nftHandle : table.ir.source.includes('iptables') ? null : res.rule.handle) : null,
-    rule_number: res.rule && table.ir.source.includes('iptables') ? res.rule.handle : null,
-    base_chain: c.name, hook, source: table.ir.source,
-  };
   const rej = st.reject as RejectReq | null;
   const detail = rej ? `reject ${rej.type ?? 'icmp'} ${rej.code ?? 'port-unreachable'}` : undefined;
+  // Where, step and final depend only on the rule (or policy), its base chain and the reject: made
+  // once per such place and shared by every packet dropped there.
+  const holder: CompiledRule | CompiledChain = res.rule ?? res.chain ?? c;
+  const m = (holder.dropRecords ??= new Map());
+  const dkey = detail ?? '';
+  let byBase = m.get(c);
+  if (byBase === undefined) m.set(c, (byBase = new Map()));
+  let d = byBase.get(dkey);
+  if (d === undefined) {
+    const chainName = (res.chain ?? c).name;
+    const iptables = table.ir.source.includes('iptables');
+    const where = intern({
+      family: table.family, table: table.name, chain: chainName,
+      rule: res.rule ? res.rule.text : 'policy',
+      // The nft handle (what `nft list -a` and nft trace show); for iptables rules also their number.
+      handle: res.rule ? (res.rule.nftHandle >= 0 ? res.rule.nftHandle : iptables ? null : res.rule.handle) : null,
+      rule_number: res.rule && iptables ? res.rule.handle : null,
+      base_chain: c.name, hook, source: table.ir.source,
+    });
+    const reason = dropReasonName(DR.NETFILTER_DROP);
+    d = {
+      step: intern(dropStep(ns, reason, where, detail)),
+      final: intern({ verdict: 'dropped', ns, reason, where, ...(detail ? { detail } : {}) } as Final),
+      reason,
+    };
+    byBase.set(dkey, d);
+  }
   if (rej) nfReject(dp, skb, rej.type, rej.code); // generates a packet: uses st/res, read above
-  dp.drop(skb, DR.NETFILTER_DROP, where, detail);
+  dp.dropWith(skb, d.step, d.final, d.reason, detail);
   return false;
 }
 

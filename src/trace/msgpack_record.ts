@@ -226,6 +226,15 @@ export class MsgpackRecordPacker extends RecordBuffer {
         this.pos += 1 + n;
         return;
       }
+    } else if (s.length < 256) {
+      // Printable ASCII under 256 bytes (rule texts, routes): str 8, written in place.
+      const n = this.ascii(s, 2, -1, -1);
+      if (n >= 0) {
+        this.buf[this.pos] = 0xd9;
+        this.buf[this.pos + 1] = n;
+        this.pos += 2 + n;
+        return;
+      }
     }
     const n = Buffer.byteLength(s, 'utf8');
     this.ensure(n + 5);

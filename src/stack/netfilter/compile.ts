@@ -15,6 +15,7 @@ import { NFPROTO_IPV4, NFPROTO_IPV6, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTI
 import type { BaseChainIR, ChainIR, ExprIR, Family, MatchExpr, NatExpr, RulesetIR, Selector, SetIR, TableIR, Value, VerdictExpr } from './ir.js';
 import { Flowi4, FibResult, RTN_NAMES } from '../route.js';
 import { formatIpv4 } from '../inet.js';
+import type { Final, Step } from '../record.js';
 
 /** Verdict codes returned by ops and chains. */
 export const V_NEXT = 0, // go on with the next expression of this rule
@@ -75,6 +76,8 @@ export class CompiledRule {
   nftHandle = -1;
   /** Interned trace steps of this rule, per base chain and verdict (nf_hook.ts nfStep); null until traced. */
   traceSteps: Map<CompiledChain, object[]> | null = null;
+  /** Drops here, per base chain and reject detail (nf_hook.ts runChain): where, step and final, made once. */
+  dropRecords: Map<CompiledChain, Map<string, { step: Step; final: Final; reason: string }>> | null = null;
   constructor(
     readonly handle: number,
     readonly text: string,
@@ -90,6 +93,8 @@ export class CompiledChain {
   policyPackets = 0;
   /** Interned trace steps: policy accept/drop of this base chain, end of this chain per base chain. */
   traceSteps: Map<CompiledChain, object[]> | null = null;
+  /** Drops here, per base chain and reject detail (nf_hook.ts runChain): where, step and final, made once. */
+  dropRecords: Map<CompiledChain, Map<string, { step: Step; final: Final; reason: string }>> | null = null;
   constructor(
     readonly table: CompiledTable,
     readonly name: string,
@@ -109,6 +114,8 @@ export class CompiledTable {
   }
 }
 
+const NO_CHAINS: CompiledChain[] = [];
+
 /** A compiled ruleset: tables, and base chains per (family, hook) sorted by priority. */
 export class CompiledRuleset {
   tables: CompiledTable[] = [];
@@ -121,8 +128,11 @@ export class CompiledRuleset {
 
   /** Base chains that run for a packet of `nfproto` at `hook` (ip/ip6 chains plus inet ones), in priority order. */
   chainsFor(family: 'ip' | 'ip6' | 'bridge' | 'arp' | 'netdev', hook: string): CompiledChain[] {
-    return this.hooks.get(`${family}:${hook}`) ?? [];
+    // Called for every hook a packet meets: a two-level lookup without building the key string.
+    const f = (this.byHook[family] ??= Object.create(null) as Record<string, CompiledChain[]>);
+    return (f[hook] ??= this.hooks.get(`${family}:${hook}`) ?? NO_CHAINS);
   }
+  private byHook: Record<string, Record<string, CompiledChain[]>> = Object.create(null);
 }
 
 const CT_STATE: Record<string, number> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 };
