@@ -77,15 +77,40 @@ export function routeText(r: FibRoute): string {
   return parts.join(' ');
 }
 
+/** Tables up to this size are scanned; larger ones get a prefix index (a full BGP table has ~1M routes). */
+export const FIB_LINEAR_MAX = 32;
+
 /** One routing table: routes sorted by prefix length (longest first), then metric. */
 export class FibTable {
-  routes: FibRoute[] = [];
+  private list: FibRoute[] = [];
+  /** `list` is in lookup order (adds only append: one stable sort before the next read, not one per add). */
+  private sorted = true;
+  /**
+   * Per prefix length present (longest first), the routes by destination, in lookup order: a lookup
+   * tries at most one bucket per length instead of every route (fib_trie's role).
+   */
+  private lens: Uint8Array | null = null;
+  private masks: Uint32Array | null = null;
+  private byDst: Map<number, FibRoute[]>[] = [];
+  /** Per length, which top-16-bit blocks hold a route of that length: most misses cost one byte read. */
+  private blocks: Uint8Array[] = [];
+
   constructor(readonly id: number) {}
 
-  /** Insert keeping the lookup order. */
+  /** The routes in lookup order: longest prefix first, then metric, then insertion. */
+  get routes(): readonly FibRoute[] {
+    if (!this.sorted) {
+      this.list.sort((a, b) => b.len - a.len || a.metric - b.metric); // stable: equal keys keep insertion order
+      this.sorted = true;
+    }
+    return this.list;
+  }
+
+  /** Add a route. */
   add(r: FibRoute): void {
-    this.routes.push(r);
-    this.routes.sort((a, b) => b.len - a.len || a.metric - b.metric);
+    this.list.push(r);
+    this.sorted = false;
+    this.lens = null;
   }
 
   /**
@@ -94,18 +119,59 @@ export class FibTable {
    * unicast routes to that device (output lookups bound to a device).
    */
   lookup(dst: number, tos: number, oif: NetDevice | null): FibRoute | null {
-    for (const r of this.routes) {
-      if (((dst & maskOf(r.len)) >>> 0) !== r.dst) continue;
-      if (r.tos !== 0 && r.tos !== tos) continue;
-      if (r.nh.length > 0) {
-        let alive = false;
-        for (const nh of r.nh) if (!nh.dev || (nh.dev.up && (!oif || nh.dev === oif))) alive = true;
-        if (!alive) continue;
+    const rs = this.routes;
+    if (rs.length <= FIB_LINEAR_MAX) {
+      for (let i = 0; i < rs.length; i++) {
+        const r = rs[i];
+        if (((dst & maskOf(r.len)) >>> 0) === r.dst && usable(r, tos, oif)) return r;
       }
-      return r;
+      return null;
+    }
+    if (this.lens === null) this.buildIndex(rs);
+    const lens = this.lens!, masks = this.masks!;
+    for (let g = 0; g < lens.length; g++) {
+      const key = dst & masks[g]; // int32 keys: small integers in the map, not heap numbers
+      if (this.blocks[g][key >>> 16] === 0) continue;
+      const bucket = this.byDst[g].get(key);
+      if (bucket === undefined) continue;
+      for (let i = 0; i < bucket.length; i++) if (usable(bucket[i], tos, oif)) return bucket[i];
     }
     return null;
   }
+
+  /** The same answer as lookup(), always by scanning (tests hold the index to it). */
+  lookupLinear(dst: number, tos: number, oif: NetDevice | null): FibRoute | null {
+    for (const r of this.routes) if (((dst & maskOf(r.len)) >>> 0) === r.dst && usable(r, tos, oif)) return r;
+    return null;
+  }
+
+  private buildIndex(rs: readonly FibRoute[]): void {
+    const lens: number[] = [];
+    this.byDst = [];
+    this.blocks = [];
+    for (const r of rs) {
+      if (lens.length === 0 || lens[lens.length - 1] !== r.len) {
+        lens.push(r.len);
+        this.byDst.push(new Map());
+        this.blocks.push(new Uint8Array(65536));
+      }
+      this.blocks[this.blocks.length - 1][r.dst >>> 16] = 1;
+      const m = this.byDst[this.byDst.length - 1];
+      const b = m.get(r.dst | 0);
+      if (b === undefined) m.set(r.dst | 0, [r]);
+      else b.push(r);
+    }
+    this.lens = Uint8Array.from(lens);
+    this.masks = Uint32Array.from(lens, maskOf);
+  }
+}
+
+/** The route fits the lookup's TOS and has a live next hop (through `oif` when bound). */
+function usable(r: FibRoute, tos: number, oif: NetDevice | null): boolean {
+  if (r.tos !== 0 && r.tos !== tos) return false;
+  if (r.nh.length === 0) return true;
+  for (const nh of r.nh) if (!nh.dev || (nh.dev.up && (!oif || nh.dev === oif))) return true;
+  return false;
 }
 
 /** Rule actions (FR_ACT_*). */

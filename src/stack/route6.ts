@@ -301,15 +301,38 @@ export class Fib6Result {
   nh: Fib6Nh | null = null;
 }
 
+/** Tables up to this size are scanned group by group; larger ones get a prefix index. */
+export const FIB6_LINEAR_MAX = 32;
+
 /** One routing table. Routes are kept longest prefix first, then by metric. */
 export class Fib6Table {
-  routes: Fib6Route[] = [];
+  private list: Fib6Route[] = [];
+  /** `list` is in lookup order (adds only append: one stable sort before the next read). */
+  private sorted = true;
+  /**
+   * Prefix index, built on the first lookup of a large table: per prefix length (longest first, as
+   * [start, end) in the sorted list), the positions of its routes by a hash of their masked prefix.
+   * A bucket may hold other prefixes (hash collisions): lookups still test each with inPrefix6.
+   */
+  private groups: Int32Array | null = null;
+  private byHash: Map<number, number[]>[] = [];
+
   constructor(readonly id: number) {}
 
-  /** Insert keeping the lookup order (stable: equal keys keep insertion order, like the fib6 leaf list). */
+  /** The routes in lookup order: longest prefix first, then metric, then insertion. */
+  get routes(): readonly Fib6Route[] {
+    if (!this.sorted) {
+      this.list.sort((a, b) => b.len - a.len || a.metric - b.metric); // stable (the fib6 leaf list order)
+      this.sorted = true;
+    }
+    return this.list;
+  }
+
+  /** Add a route. */
   add(r: Fib6Route): void {
-    this.routes.push(r);
-    this.routes.sort((a, b) => b.len - a.len || a.metric - b.metric);
+    this.list.push(r);
+    this.sorted = false;
+    this.groups = null;
   }
 
   /**
@@ -320,39 +343,92 @@ export class Fib6Table {
    */
   lookup(fl: Flowi6, dev: NetDevice | null, res: Fib6Result): Fib6Route | null {
     const rs = this.routes;
+    if (rs.length <= FIB6_LINEAR_MAX) return this.lookupLinear(fl, dev, res);
+    if (this.groups === null) this.buildIndex(rs);
+    const g = this.groups!;
+    for (let k = 0; k < g.length; k += 2) {
+      const len = rs[g[k]].len;
+      const cand = this.byHash[k >> 1].get(prefixHash6(fl.daddr, len));
+      if (cand === undefined) continue;
+      const best = select6(rs, cand, 0, cand.length, fl, dev, res, len);
+      if (best !== null) return best;
+    }
+    return null;
+  }
+
+  /** The same answer as lookup(), always by scanning (tests hold the index to it). */
+  lookupLinear(fl: Flowi6, dev: NetDevice | null, res: Fib6Result): Fib6Route | null {
+    const rs = this.routes;
     let i = 0;
     while (i < rs.length) {
-      // One prefix node: routes with the same (len, dst) are adjacent after sorting by len only when
-      // their dst is equal; collect the matching ones of this length.
+      // One prefix length: routes of equal (len, dst) form a node; only matching ones are considered.
       const len = rs[i].len;
       let j = i;
       while (j < rs.length && rs[j].len === len) j++;
-      let best: Fib6Route | null = null, bestNh: Fib6Nh | null = null, bestScore = -1, bestMetric = Infinity;
-      let lowest = Infinity;
-      for (let k = i; k < j; k++) if (inPrefix6(fl.daddr, 0, rs[k].dst, len) && rs[k].metric < lowest) lowest = rs[k].metric;
-      for (let pass = 0; pass < 2 && !best; pass++) {
-        for (let k = i; k < j; k++) {
-          const r = rs[k];
-          if (!inPrefix6(fl.daddr, 0, r.dst, len)) continue;
-          if ((pass === 0) !== (r.metric === lowest)) continue;
-          const m = scoreRoute(r, dev, fl.strict);
-          if (m.score < 0) continue;
-          if (m.score > bestScore || (m.score === bestScore && r.metric < bestMetric)) {
-            best = r;
-            bestNh = m.nh;
-            bestScore = m.score;
-            bestMetric = r.metric;
-          }
-        }
-      }
-      if (best) {
-        res.nh = bestNh;
-        return best;
-      }
+      const best = select6(rs, null, i, j, fl, dev, res, len);
+      if (best !== null) return best;
       i = j;
     }
     return null;
   }
+
+  private buildIndex(rs: readonly Fib6Route[]): void {
+    const groups: number[] = [];
+    this.byHash = [];
+    for (let i = 0; i < rs.length; i++) {
+      if (i === 0 || rs[i].len !== rs[i - 1].len) {
+        if (i > 0) groups.push(i);
+        groups.push(i);
+        this.byHash.push(new Map());
+      }
+      const m = this.byHash[this.byHash.length - 1];
+      const h = prefixHash6(rs[i].dst, rs[i].len);
+      const b = m.get(h);
+      if (b === undefined) m.set(h, [i]);
+      else b.push(i);
+    }
+    if (rs.length > 0) groups.push(rs.length);
+    this.groups = Int32Array.from(groups);
+  }
+}
+
+/**
+ * rt6_select() over the routes of one prefix length that contain fl.daddr: positions start..end of
+ * rs, or the positions listed in `cand` (start..end of it). Fills res.nh; null when none is usable.
+ */
+function select6(rs: readonly Fib6Route[], cand: number[] | null, start: number, end: number, fl: Flowi6, dev: NetDevice | null, res: Fib6Result, len: number): Fib6Route | null {
+  let best: Fib6Route | null = null, bestNh: Fib6Nh | null = null, bestScore = -1, bestMetric = Infinity;
+  let lowest = Infinity;
+  for (let k = start; k < end; k++) {
+    const r = rs[cand === null ? k : cand[k]];
+    if (inPrefix6(fl.daddr, 0, r.dst, len) && r.metric < lowest) lowest = r.metric;
+  }
+  for (let pass = 0; pass < 2 && !best; pass++) {
+    for (let k = start; k < end; k++) {
+      const r = rs[cand === null ? k : cand[k]];
+      if (!inPrefix6(fl.daddr, 0, r.dst, len)) continue;
+      if ((pass === 0) !== (r.metric === lowest)) continue;
+      const m = scoreRoute(r, dev, fl.strict);
+      if (m.score < 0) continue;
+      if (m.score > bestScore || (m.score === bestScore && r.metric < bestMetric)) {
+        best = r;
+        bestNh = m.nh;
+        bestScore = m.score;
+        bestMetric = r.metric;
+      }
+    }
+  }
+  if (best) res.nh = bestNh;
+  return best;
+}
+
+/** A hash of the first `len` bits of an address (the rest masked off). */
+function prefixHash6(a: Uint8Array, len: number): number {
+  let h = len;
+  let i = 0;
+  for (; len >= 8; i++, len -= 8) h = Math.imul(h ^ a[i], 0x01000193);
+  if (len > 0) h = Math.imul(h ^ (a[i] & ((0xff << (8 - len)) & 0xff)), 0x01000193);
+  return h >>> 0;
 }
 
 const scoreOut = { score: 0, nh: null as Fib6Nh | null };
