@@ -286,11 +286,11 @@ function compileExpr(e: ExprIR, t: CompiledTable, w: Where, rs: CompiledRuleset,
     case 'vmap': {
       const key = compileSelector(e.key, t, w, rs);
       const entries: Array<[Value, VerdictExpr]> = Array.isArray(e.map) ? e.map : mapEntries(t, e.map.ref, w);
-      const tests = entries.map(([v, verdict]) => [compileValueTest(v, e.key, t, w), compileVerdict(verdict, t, w)] as const);
+      const find = firstMatch(entries.map(([v]) => v), e.key, t, w);
+      const verdicts = entries.map(([, verdict]) => compileVerdict(verdict, t, w));
       return (skb, st) => {
-        const k = key(skb);
-        for (const [test, verdict] of tests) if (test(k)) return verdict(skb, st);
-        return V_BREAK;
+        const i = find(key(skb));
+        return i < 0 ? V_BREAK : verdicts[i](skb, st);
       };
     }
     case 'statistic': {
@@ -872,15 +872,28 @@ function compileValueTest(v: Value, sel: Selector, t: CompiledTable, w: Where): 
   if (typeof v === 'object' && 'set' in v) {
     const exact = new Set<number | string>();
     const others: Test[] = [];
+    const spans: Array<[number, number]> = [];
     for (const el of v.set) {
-      if (typeof el === 'object') others.push(compileValueTest(el, sel, t, w));
-      else {
+      if (typeof el === 'object') {
+        const key = exactKey(el, sel, w);
+        if (key !== null) {
+          exact.add(key);
+          continue;
+        }
+        const span = numericSpan(el, sel, w);
+        if (span !== null) spans.push(span);
+        else others.push(compileValueTest(el, sel, t, w));
+      } else {
         const s = scalarOf(el, sel, w);
         if (typeof s === 'string' && (s.endsWith('*') || s.endsWith('+'))) others.push(compileValueTest(el, sel, t, w));
         else exact.add(s);
       }
     }
-    return (x) => exact.has(x) || others.some((f) => f(x));
+    // IPv4 prefixes and numeric ranges (an interval set, nft_set_rbtree / pipapo): one binary search
+    // over their merged union, not one test per element (a blocklist may hold 100k prefixes).
+    const inSpans = spans.length > 0 ? spanTest(spans) : null;
+    if (others.length === 0) return inSpans === null ? (x) => exact.has(x) : (x) => exact.has(x) || inSpans(x);
+    return (x) => exact.has(x) || (inSpans !== null && inSpans(x)) || others.some((f) => f(x));
   }
   if (typeof v === 'object' && 'prefix' in v && isAddr6Sel(sel)) {
     const h = parseAddr6Hex(v.prefix.addr);
@@ -924,6 +937,52 @@ function compileValueTest(v: Value, sel: Selector, t: CompiledTable, w: Where): 
   return (x) => x === c;
 }
 
+/**
+ * An IPv4 prefix or numeric range element as [lo, hi], or null for anything else (IPv6, wildcards,
+ * concatenations): exactly the values compileValueTest's own test for the element would accept.
+ */
+function numericSpan(v: Value, sel: Selector, w: Where): [number, number] | null {
+  if (typeof v !== 'object' || isAddr6Sel(sel)) return null;
+  if ('prefix' in v) {
+    const a = parseIpv4(v.prefix.addr);
+    if (Number.isNaN(a)) return null; // compileValueTest reports it
+    const mask = maskOf(v.prefix.len), net = (a & mask) >>> 0;
+    return [net, net + (~mask >>> 0)];
+  }
+  if ('range' in v) {
+    const lo = scalarOf(v.range[0], sel, w), hi = scalarOf(v.range[1], sel, w);
+    return typeof lo === 'number' && typeof hi === 'number' ? [lo, hi] : null;
+  }
+  return null;
+}
+
+/** Membership in a union of closed numeric intervals: merged, sorted, binary searched. */
+export function spanTest(spans: Array<[number, number]>): Test {
+  const sorted = spans.filter(([lo, hi]) => lo <= hi).sort((a, b) => a[0] - b[0]);
+  const los: number[] = [], his: number[] = [];
+  for (const [lo, hi] of sorted) {
+    if (los.length > 0 && lo <= his[his.length - 1]) his[his.length - 1] = Math.max(his[his.length - 1], hi);
+    else {
+      los.push(lo);
+      his.push(hi);
+    }
+  }
+  const L = Float64Array.from(los), H = Float64Array.from(his);
+  return (x) => {
+    if (typeof x !== 'number') return false;
+    // The last interval starting at or below x.
+    let a = 0, b = L.length - 1, k = -1;
+    while (a <= b) {
+      const m = (a + b) >> 1;
+      if (L[m] <= x) {
+        k = m;
+        a = m + 1;
+      } else b = m - 1;
+    }
+    return k >= 0 && x <= H[k];
+  };
+}
+
 function findSet(t: CompiledTable, name: string, w: Where): SetIR {
   const n = name.startsWith('@') ? name.slice(1) : name;
   const s = t.ir.sets.find((x) => x.name === n);
@@ -961,11 +1020,63 @@ function compileMapLookup(data: Value, keySel: Selector, t: CompiledTable, w: Wh
       vals.push(el.concat[1]);
     }
   } else return fail(w, 'map data must be a named or anonymous map');
-  const tests = elems.map((e) => compileValueTest(e, keySel, t, w));
+  const find = firstMatch(elems, keySel, t, w);
   return (k) => {
-    for (let i = 0; i < tests.length; i++) if (tests[i](k)) return vals[i];
-    return undefined;
+    const i = find(k);
+    return i < 0 ? undefined : vals[i];
   };
+}
+
+/**
+ * The first element of `elems` that `k` matches, or -1 — what a scan in order would find, with the
+ * exact elements (scalars, concatenations of scalars) in a hash map: a map of 10k services is one
+ * lookup, not 10k tests. Only the other elements (prefixes, ranges, wildcards) listed before the exact
+ * hit are still tested in order.
+ */
+function firstMatch(elems: Value[], sel: Selector, t: CompiledTable, w: Where): (k: number | string) => number {
+  const exact = new Map<number | string, number>();
+  const otherAt: number[] = [];
+  const otherTest: Test[] = [];
+  elems.forEach((e, i) => {
+    const key = exactKey(e, sel, w);
+    if (key !== null) {
+      if (!exact.has(key)) exact.set(key, i);
+    } else {
+      otherAt.push(i);
+      otherTest.push(compileValueTest(e, sel, t, w));
+    }
+  });
+  return (k) => {
+    const hit = exact.get(k);
+    const before = hit === undefined ? Infinity : hit;
+    for (let j = 0; j < otherAt.length && otherAt[j] < before; j++) if (otherTest[j](k)) return otherAt[j];
+    return hit === undefined ? -1 : hit;
+  };
+}
+
+/**
+ * The value a selector yields for exactly the packets an element matches, when the element is one
+ * value: a scalar (not an interface wildcard) or a concatenation of such, joined as the concat
+ * selector joins its parts. Null for prefixes, ranges, wildcards and sets.
+ */
+function exactKey(v: Value, sel: Selector, w: Where): number | string | null {
+  if (typeof v === 'object' && v !== null && 'concat' in v) {
+    if (sel.kind !== 'concat' || sel.parts.length !== v.concat.length) return null; // compileValueTest reports it
+    const keys: string[] = [];
+    for (let i = 0; i < v.concat.length; i++) {
+      const sub = sel.parts[i];
+      const k = exactKey(v.concat[i], sub, w);
+      // The concat test compares text for these parts and numbers for the rest (compileValueTest).
+      const text = isIfnameSel(sub) || isAddr6Sel(sub) || (sub.kind === 'fib' && sub.result === 'oifname');
+      if (k === null || (typeof k === 'string') !== text) return null;
+      keys.push(String(k));
+    }
+    return keys.join('\u0001');
+  }
+  if (typeof v === 'object' || sel.kind === 'concat') return null;
+  const c = scalarOf(v, sel, w);
+  if (typeof c === 'string' && isIfnameSel(sel) && (c.endsWith('*') || c.endsWith('+'))) return null;
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
