@@ -13,7 +13,7 @@ import type { Datapath } from './datapath.js';
 import { hdrOf } from './datapath.js';
 import type { NetDevice } from './netdev.js';
 import type { Netns } from './netns.js';
-import type { Sock } from './socket.js';
+import { socketsOnPort, type Sock } from './socket.js';
 import { PACKET_HOST, PACKET_LOOPBACK, PACKET_OTHERHOST, PACKET_BROADCAST, PACKET_MULTICAST, type Skb } from './skb.js';
 import { DR, dropReason, dropReasonName } from './drop_reason.js';
 import { nfHookIpv6 } from './nf_hook.js';
@@ -416,7 +416,7 @@ export function lookupSock6(ns: Netns, proto: 'tcp' | 'udp', skb: Skb): Sock | n
   const i = skb.info, b = skb.data;
   let best: Sock | null = null;
   let bestScore = -1;
-  for (const s of ns.sockets) {
+  for (const s of socketsOnPort(ns.sockets, proto, i.dport)) {
     if (s.proto !== proto || s.family !== 6 || s.localPort !== i.dport) continue;
     const local = s.local6 === '::' ? null : sockAddr(parsedLocal, s, 4);
     if (local && !eq6(local, 0, b, i.dstOff)) continue;

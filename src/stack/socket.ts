@@ -29,6 +29,30 @@ export class Sock {
 }
 
 
+const NO_SOCKS: readonly Sock[] = Object.freeze([]);
+/** Per socket list: its length when indexed, and its sockets by protocol and local port. */
+const portIndex = new WeakMap<Sock[], { len: number; byPort: Map<number, Sock[]> }>();
+
+/**
+ * The sockets of `socks` with this protocol and local port, in list order: the only candidates of a
+ * lookup (the kernel's hash by port, inet_lhash2 / udp_table). A busy host lists tens of thousands of
+ * connections; a lookup should not walk them all. Rebuilt when the list grows.
+ */
+export function socketsOnPort(socks: Sock[], proto: 'tcp' | 'udp', port: number): readonly Sock[] {
+  let ix = portIndex.get(socks);
+  if (ix === undefined || ix.len !== socks.length) {
+    const byPort = new Map<number, Sock[]>();
+    for (const s of socks) {
+      const k = (s.proto === 'tcp' ? 0 : 65536) + s.localPort;
+      const l = byPort.get(k);
+      if (l === undefined) byPort.set(k, [s]);
+      else l.push(s);
+    }
+    portIndex.set(socks, (ix = { len: socks.length, byPort }));
+  }
+  return ix.byPort.get((proto === 'tcp' ? 0 : 65536) + port) ?? NO_SOCKS;
+}
+
 /** Split 'addr:port' as ss prints it ('0.0.0.0:80', '[::]:80', '*:80', '127.0.0.1%lo:53'). */
 function splitEndpoint(s: string): { addr: string; port: number } | null {
   const i = s.lastIndexOf(':');
@@ -91,7 +115,7 @@ export function parseSs(text: string): { socks: Sock[]; bad: number[] } {
 export function lookupSock4(socks: Sock[], proto: 'tcp' | 'udp', saddr: number, sport: number, daddr: number, dport: number): Sock | null {
   let best: Sock | null = null;
   let bestScore = -1;
-  for (const s of socks) {
+  for (const s of socketsOnPort(socks, proto, dport)) {
     if (s.proto !== proto || s.localPort !== dport) continue;
     const connected = s.peerPort !== 0;
     if (connected) {
