@@ -85,17 +85,32 @@ export class NeighTable<Q> {
     return n;
   }
 
+  /**
+   * The earliest timer, kept as timers are armed: the datapath asks before every packet, and a busy
+   * router's table has thousands of REACHABLE entries aging. Exact unless `minStale` (the earliest
+   * timer moved later or was cancelled), then found again on the next ask.
+   */
+  private minAt = Infinity;
+  private minStale = false;
+
   /** Arm or cancel the entry's timer. */
   setTimer(n: Neighbour<Q>, at: number): void {
+    const old = n.timerAt;
     n.timerAt = at;
     if (at === Infinity) this.timed.delete(n);
     else this.timed.add(n);
+    if (at < this.minAt) this.minAt = at;
+    else if (old === this.minAt && at !== old) this.minStale = true;
   }
 
   /** Earliest pending timer, Infinity when none. */
   nextTimer(): number {
-    let t = Infinity;
-    for (const n of this.timed) if (n.timerAt < t) t = n.timerAt;
-    return t;
+    if (this.minStale) {
+      let t = Infinity;
+      for (const n of this.timed) if (n.timerAt < t) t = n.timerAt;
+      this.minAt = t;
+      this.minStale = false;
+    }
+    return this.minAt;
   }
 }
