@@ -249,7 +249,7 @@ export class Datapath {
 
   /** The packet (copy) ends here. */
   final(rec: PacketRecord | null, f: Final): void {
-    if (rec) rec.finals.push(f);
+    if (rec) rec.addFinal(f);
   }
 
   /** A drop: final verdict with the kernel's reason and the place. */

@@ -8,7 +8,7 @@ import { hdrOf } from './datapath.js';
 import type { NetDevice } from './netdev.js';
 import { PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, type Skb } from './skb.js';
 import { DR } from './drop_reason.js';
-import { intern, DEV_STEP_RX, DEV_STEP_RX_PORT, DEV_STEP_VETH, type Step } from './record.js';
+import { intern, DEV_STEP_RX, DEV_STEP_RX_PORT, DEV_STEP_VETH, DEV_STEP_TX_FINAL, type Final, type Step } from './record.js';
 import { brDevXmit, brHandleFrame } from './br_input.js';
 import { arpRcv } from './arp.js';
 import { ipRcv } from './ip_input.js';
@@ -148,7 +148,8 @@ export function devQueueXmit(dp: Datapath, skb: Skb, dev: NetDevice): void {
       dp.emittedFate(skb, `transmitted on ${dev.ns.name}:${dev.name}`);
       return;
     }
-    dp.final(rec, hdr ? { verdict: 'transmitted', ns: dev.ns.name, dev: dev.name, out: hdr } : { verdict: 'transmitted', ns: dev.ns.name, dev: dev.name });
+    // Without a header to report, the fate is the device's alone: one object per device.
+    dp.final(rec, hdr ? { verdict: 'transmitted', ns: dev.ns.name, dev: dev.name, out: hdr } : (dev.traceSteps[DEV_STEP_TX_FINAL] ??= intern({ verdict: 'transmitted', ns: dev.ns.name, dev: dev.name })) as Final);
   } finally {
     dp.depth--;
   }

@@ -87,7 +87,7 @@ export class PacketRecord {
   // Most packets never fill steps/nat/emitted/problems (no trace, no NAT): they share one empty,
   // frozen array until the first add*() gives them their own (no four allocations per packet).
   steps: Step[] = NONE;
-  finals: Final[] = [];
+  finals: Final[] = NONE;
   nat: NatRecord[] = NONE;
   ct: { state: string; dir: string; id: number } | null = null;
   emitted: Emitted[] = NONE;
@@ -124,6 +124,12 @@ export class PacketRecord {
   addStep(x: Step): void {
     if (this.steps === NONE) this.steps = [];
     this.steps.push(x);
+  }
+
+  /** Record a fate (a flooded packet's copies each have one). */
+  addFinal(f: Final): void {
+    if (this.finals === NONE) this.finals = [];
+    this.finals.push(f);
   }
 
   /** Append a translation. */
@@ -216,4 +222,5 @@ export const DEV_STEP_RX_PORT = 8;
 export const DEV_STEP_VETH = 9;
 export const DEV_STEP_RPF_PASS = 10; // + rp_filter (1 strict, 2 loose)
 export const DEV_STEP_FORWARD = 16; // + ttl after the decrement (0..255)
+export const DEV_STEP_TX_FINAL = 272; // the transmitted fate without a header (no trace, no NAT)
 

@@ -119,7 +119,7 @@ describe('msgpack record packer', () => {
       r.src4 = 0;
       r.dst4 = 0xffffffff;
       r.icmpId = 9;
-      r.finals.push({ verdict: 'consumed', ns: 'host' });
+      r.addFinal({ verdict: 'consumed', ns: 'host' });
       p.reset();
       p.record(r);
       expect(Buffer.from(p.bytes()).equals(Buffer.from(enc.encode(toTraceRecord(r))))).toBe(true);
