@@ -17,14 +17,7 @@ import { RT_TABLE_MAIN } from '../stack/route.js';
 export async function benchWorld(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'pktpath-bench-world-'));
   try {
-    const ns = join(dir, 'ns', 'host');
-    mkdirSync(ns, { recursive: true });
-    writeFileSync(join(dir, 'snapshot.json'), JSON.stringify({ format: 'pktpath-snapshot', version: 1, namespaces: ['host'], root: 'host' }));
-    writeFileSync(join(ns, 'link.json'), JSON.stringify([
-      { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, link_type: 'loopback', address: '00:00:00:00:00:00' },
-      { ifindex: 2, ifname: 'eth0', flags: ['BROADCAST', 'UP'], mtu: 1500, link_type: 'ether', address: '02:00:00:00:00:01' },
-    ]));
-    writeFileSync(join(ns, 'addr.json'), JSON.stringify([{ ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.0.2.2', prefixlen: 24 }] }]));
+    const ns = oneNsSnapshot(dir, 'host', ['192.0.2.2/24']);
     writeFileSync(join(ns, 'iptables.txt'), kubeProxyRuleset(5000));
     const out: BenchResult[] = [];
     for (let run = 0; run < 2; run++) {
@@ -46,21 +39,29 @@ export async function benchWorld(): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * A snapshot at `root` of one namespace with loopback and eth0, eth1... holding `addrs` (one each);
+ * returns the namespace's folder.
+ */
+function oneNsSnapshot(root: string, name: string, addrs: string[]): string {
+  const ns = join(root, 'ns', name);
+  mkdirSync(ns, { recursive: true });
+  writeFileSync(join(root, 'snapshot.json'), JSON.stringify({ format: 'pktpath-snapshot', version: 1, namespaces: [name], root: name }));
+  writeFileSync(join(ns, 'link.json'), JSON.stringify([
+    { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, link_type: 'loopback', address: '00:00:00:00:00:00' },
+    ...addrs.map((_, i) => ({ ifindex: 2 + i, ifname: `eth${i}`, flags: ['BROADCAST', 'UP'], mtu: 1500, link_type: 'ether', address: `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}` })),
+  ]));
+  writeFileSync(join(ns, 'addr.json'), JSON.stringify(addrs.map((a, i) => {
+    const [local, len] = a.split('/');
+    return { ifname: `eth${i}`, addr_info: [{ family: 'inet', local, prefixlen: Number(len) }] };
+  })));
+  return ns;
+}
+
 /** A snapshot of one router namespace with `n` extra routes; returns its directory. */
 function fibSnapshot(dir: string, name: string, n: number): string {
   const root = join(dir, name);
-  const ns = join(root, 'ns', 'r');
-  mkdirSync(ns, { recursive: true });
-  writeFileSync(join(root, 'snapshot.json'), JSON.stringify({ format: 'pktpath-snapshot', version: 1, namespaces: ['r'], root: 'r' }));
-  writeFileSync(join(ns, 'link.json'), JSON.stringify([
-    { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, link_type: 'loopback', address: '00:00:00:00:00:00' },
-    { ifindex: 2, ifname: 'eth0', flags: ['BROADCAST', 'UP'], mtu: 1500, link_type: 'ether', address: '02:00:00:00:00:01' },
-    { ifindex: 3, ifname: 'eth1', flags: ['BROADCAST', 'UP'], mtu: 1500, link_type: 'ether', address: '02:00:00:00:00:02' },
-  ]));
-  writeFileSync(join(ns, 'addr.json'), JSON.stringify([
-    { ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.0.2.2', prefixlen: 25 }] },
-    { ifname: 'eth1', addr_info: [{ family: 'inet', local: '192.0.2.130', prefixlen: 25 }] },
-  ]));
+  const ns = oneNsSnapshot(root, 'r', ['192.0.2.2/25', '192.0.2.130/25']);
   // Prefixes spread over the whole space with lengths like a BGP table's (mostly /24, some /8../23),
   // from a fixed xorshift so every run loads the same table.
   const routes: object[] = [{ dst: 'default', gateway: '192.0.2.1', dev: 'eth0', flags: [] }];

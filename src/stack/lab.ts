@@ -279,52 +279,58 @@ function tableArg(w: Where, v: string | undefined, p: Path): number {
   return n;
 }
 
-/** `ip route` syntax: [type] PREFIX [via GW] [dev DEV] [table T] [metric N] [src A] [scope S] [proto P] [nexthop via G dev D weight W]... */
-function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
-  const t = text.trim().split(/\s+/);
-  const r = new FibRoute();
-  let k = 0;
-  const typeIdx = RTN_NAMES.indexOf(t[0]);
-  if (typeIdx > 0) {
-    r.type = typeIdx;
-    k++;
-  }
-  const pfx = parsePrefix4(t[k] ?? '');
-  if (!pfx) w.fail(p, `"${text}": "${t[k] ?? ''}" is not a destination (A.B.C.D/len or default)`);
-  r.dst = pfx.addr;
-  r.len = pfx.len;
-  k++;
-  let nh: { gw: number; dev: NetDevice | null; weight: number } | null = null;
-  const dev = (name: string) => {
-    const d = ns.byName.get(name);
-    if (!d) w.fail(p, `"${text}": device "${name}" is not defined in links`);
-    return d;
-  };
-  const ip = (s: string) => {
-    const a = parseIpv4(s);
-    if (Number.isNaN(a)) w.fail(p, `"${text}": "${s}" is not an IPv4 address`);
+/** What a family adds to the attribute loop of parseRouteAttrs. */
+interface RouteFamily<A, R> {
+  /** A gateway or source address; null when it is not one. */
+  addr(s: string): A | null;
+  /** What an address is called in errors. */
+  addrName: string;
+  /** The "no gateway" value of a next hop. */
+  noGw: A;
+  setSrc(r: R, a: A): void;
+  /** A family's own attribute (scope, tos / pref); false when it is not one. `uint(max)` reads its value as a bounded integer. */
+  extra(r: R, word: string, arg: string, uint: (max: number) => number): boolean;
+  /** The attributes it knows, for the error about an unknown one. */
+  known: string;
+}
+
+/**
+ * The attributes after an `ip route` destination, shared by IPv4 and IPv6 (iproute.c
+ * iproute_modify's loop): via, dev, nexthop groups with weights, table, metric, src, proto, then the
+ * family's own. Fills r.nh; `nexthop` takes no value.
+ */
+function parseRouteAttrs<A, R extends { table: number; metric: number; proto: string; nh: Array<{ gw: A; dev: NetDevice | null; weight: number }> }>(
+  w: Where, ns: Netns, text: string, p: Path, t: string[], k: number, r: R, fam: RouteFamily<A, R>,
+): void {
+  let nh: { gw: A; dev: NetDevice | null; weight: number } | null = null;
+  const addr = (s: string): A => {
+    const a = fam.addr(s);
+    if (a === null) w.fail(p, `"${text}": "${s}" is not an ${fam.addrName}`);
     return a;
   };
   while (k < t.length) {
     const word = t[k++];
     const arg = t[k++];
-    if (arg === undefined) w.fail(p, `"${text}": "${word}" needs a value`);
+    if (arg === undefined && word !== 'nexthop') w.fail(p, `"${text}": "${word}" needs a value`);
     switch (word) {
       case 'via':
-        nh = nh ?? { gw: 0, dev: null, weight: 1 };
-        nh.gw = ip(arg);
+        nh = nh ?? { gw: fam.noGw, dev: null, weight: 1 };
+        nh.gw = addr(arg);
         break;
-      case 'dev':
-        nh = nh ?? { gw: 0, dev: null, weight: 1 };
-        nh.dev = dev(arg);
+      case 'dev': {
+        nh = nh ?? { gw: fam.noGw, dev: null, weight: 1 };
+        const d = ns.byName.get(arg);
+        if (!d) w.fail(p, `"${text}": device "${arg}" is not defined in links`);
+        nh.dev = d;
         break;
+      }
       case 'weight':
         if (!nh) w.fail(p, `"${text}": weight before any nexthop`);
         nh.weight = uintArg(w, p, text, 'weight', arg, 256);
         break;
       case 'nexthop':
         if (nh) r.nh.push(nh);
-        nh = { gw: 0, dev: null, weight: 1 };
+        nh = { gw: fam.noGw, dev: null, weight: 1 };
         k--; // nexthop takes no value itself
         break;
       case 'table':
@@ -335,23 +341,54 @@ function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
         r.metric = uintArg(w, p, text, word, arg, 0xffffffff);
         break;
       case 'src':
-        r.prefsrc = ip(arg);
-        break;
-      case 'scope':
-        r.scope = arg as FibRoute['scope'];
+        fam.setSrc(r, addr(arg));
         break;
       case 'proto':
       case 'protocol':
         r.proto = arg;
         break;
-      case 'tos':
-        r.tos = uintArg(w, p, text, 'tos', arg, 255);
-        break;
       default:
-        w.fail(p, `"${text}": "${word}" is not a route attribute this model knows (via, dev, nexthop, weight, table, metric, src, scope, proto, tos)`);
+        if (!fam.extra(r, word, arg, (max) => uintArg(w, p, text, word, arg, max))) w.fail(p, `"${text}": "${word}" is not ${fam.known}`);
     }
   }
   if (nh) r.nh.push(nh);
+}
+
+/** The leading route type word (`blackhole`, `local`...), if any: sets r.type; returns where the destination is. */
+function routeType(t: string[], r: { type: number }): number {
+  const typeIdx = RTN_NAMES.indexOf(t[0]);
+  if (typeIdx <= 0) return 0;
+  r.type = typeIdx;
+  return 1;
+}
+
+const ROUTE4: RouteFamily<number, FibRoute> = {
+  addr: (s) => {
+    const a = parseIpv4(s);
+    return Number.isNaN(a) ? null : a;
+  },
+  addrName: 'IPv4 address',
+  noGw: 0,
+  setSrc: (r, a) => (r.prefsrc = a),
+  extra: (r, word, arg, uint) => {
+    if (word === 'scope') r.scope = arg as FibRoute['scope'];
+    else if (word === 'tos') r.tos = uint(255);
+    else return false;
+    return true;
+  },
+  known: 'a route attribute this model knows (via, dev, nexthop, weight, table, metric, src, scope, proto, tos)',
+};
+
+/** `ip route` syntax: [type] PREFIX [via GW] [dev DEV] [table T] [metric N] [src A] [scope S] [proto P] [nexthop via G dev D weight W]... */
+function parseRoute(w: Where, ns: Netns, text: string, p: Path): FibRoute {
+  const t = text.trim().split(/\s+/);
+  const r = new FibRoute();
+  const k = routeType(t, r);
+  const pfx = parsePrefix4(t[k] ?? '');
+  if (!pfx) w.fail(p, `"${text}": "${t[k] ?? ''}" is not a destination (A.B.C.D/len or default)`);
+  r.dst = pfx.addr;
+  r.len = pfx.len;
+  parseRouteAttrs(w, ns, text, p, t, k + 1, r, ROUTE4);
   for (const h of r.nh) {
     if (!h.dev && h.gw) for (const d of ns.devs) for (const a of d.addrs4) if (((h.gw ^ a.local) & maskOf(a.prefixlen)) === 0) h.dev = d;
     if (!h.dev && r.type === RTN_UNICAST) w.fail(p, `"${text}": no device reaches gateway; add "dev DEV"`);
@@ -396,75 +433,30 @@ function addrconfDefaults(ns: Netns): void {
   }
 }
 
+const ROUTE6: RouteFamily<Uint8Array | null, Fib6Route> = {
+  addr: (s) => parseIpv6Addr(s),
+  addrName: 'IPv6 address',
+  noGw: null,
+  setSrc: (r, a) => (r.prefsrc = a),
+  extra: (r, word, arg) => {
+    if (word !== 'pref') return false;
+    r.pref = arg;
+    return true;
+  },
+  known: 'an IPv6 route attribute this model knows (via, dev, nexthop, weight, table, metric, src, proto, pref)',
+};
+
 /** `ip -6 route` syntax: [type] PREFIX [via GW] [dev DEV] [table T] [metric N] [src A] [proto P] [pref P]. */
 function parseRoute6(w: Where, ns: Netns, text: string, p: Path): Fib6Route {
   const t = text.trim().split(/\s+/);
   const r = new Fib6Route();
-  let k = 0;
-  const typeIdx = RTN_NAMES.indexOf(t[0]);
-  if (typeIdx > 0) {
-    r.type = typeIdx;
-    k++;
-  }
+  const k = routeType(t, r);
   const pfx = parsePrefix6(t[k] ?? '');
   if (!pfx) w.fail(p, `"${text}": "${t[k] ?? ''}" is not an IPv6 destination (A:B::/len or default)`);
   r.dst = pfx.addr;
   r.len = pfx.len;
-  k++;
   r.metric = r.type === 2 || r.type === 4 ? 0 : 1024;
-  let nh: { gw: Uint8Array | null; dev: NetDevice | null; weight: number } | null = null;
-  const ip6 = (s: string) => {
-    const a = parseIpv6Addr(s);
-    if (!a) w.fail(p, `"${text}": "${s}" is not an IPv6 address`);
-    return a;
-  };
-  while (k < t.length) {
-    const word = t[k++];
-    const arg = t[k++];
-    if (arg === undefined && word !== 'nexthop') w.fail(p, `"${text}": "${word}" needs a value`);
-    switch (word) {
-      case 'via':
-        nh = nh ?? { gw: null, dev: null, weight: 1 };
-        nh.gw = ip6(arg);
-        break;
-      case 'dev': {
-        nh = nh ?? { gw: null, dev: null, weight: 1 };
-        const d = ns.byName.get(arg);
-        if (!d) w.fail(p, `"${text}": device "${arg}" is not defined in links`);
-        nh.dev = d;
-        break;
-      }
-      case 'weight':
-        if (!nh) w.fail(p, `"${text}": weight before any nexthop`);
-        nh.weight = uintArg(w, p, text, 'weight', arg, 256);
-        break;
-      case 'nexthop':
-        if (nh) r.nh.push(nh);
-        nh = { gw: null, dev: null, weight: 1 };
-        k--;
-        break;
-      case 'table':
-        r.table = tableArg(w, arg, p);
-        break;
-      case 'metric':
-      case 'priority':
-        r.metric = uintArg(w, p, text, word, arg, 0xffffffff);
-        break;
-      case 'src':
-        r.prefsrc = ip6(arg);
-        break;
-      case 'proto':
-      case 'protocol':
-        r.proto = arg;
-        break;
-      case 'pref':
-        r.pref = arg;
-        break;
-      default:
-        w.fail(p, `"${text}": "${word}" is not an IPv6 route attribute this model knows (via, dev, nexthop, weight, table, metric, src, proto, pref)`);
-    }
-  }
-  if (nh) r.nh.push(nh);
+  parseRouteAttrs(w, ns, text, p, t, k + 1, r, ROUTE6);
   for (const h of r.nh) {
     if (h.dev || !h.gw) continue;
     h.dev = onLinkDev6(ns, h.gw);

@@ -80,11 +80,39 @@ export function routeText(r: FibRoute): string {
 /** Tables up to this size are scanned; larger ones get a prefix index (a full BGP table has ~1M routes). */
 export const FIB_LINEAR_MAX = 32;
 
-/** One routing table: routes sorted by prefix length (longest first), then metric. */
-export class FibTable {
-  private list: FibRoute[] = [];
-  /** `list` is in lookup order (adds only append: one stable sort before the next read, not one per add). */
+/**
+ * The routes of one table in lookup order: longest prefix first, then metric, then insertion (the
+ * fib_trie leaf / fib6 node order). Adds only append; one stable sort runs before the next read, not
+ * one per add (a BGP-sized snapshot adds a million routes).
+ */
+export class RouteList<R extends { len: number; metric: number }> {
+  private list: R[] = [];
   private sorted = true;
+
+  constructor(readonly id: number) {}
+
+  /** The routes in lookup order. */
+  get routes(): readonly R[] {
+    if (!this.sorted) {
+      this.list.sort((a, b) => b.len - a.len || a.metric - b.metric); // stable: equal keys keep insertion order
+      this.sorted = true;
+    }
+    return this.list;
+  }
+
+  /** Add a route. */
+  add(r: R): void {
+    this.list.push(r);
+    this.sorted = false;
+    this.changed();
+  }
+
+  /** The routes changed: a subclass drops what it built from them. */
+  protected changed(): void {}
+}
+
+/** One IPv4 routing table. */
+export class FibTable extends RouteList<FibRoute> {
   /**
    * Per prefix length present (longest first), the routes by destination, in lookup order: a lookup
    * tries at most one bucket per length instead of every route (fib_trie's role).
@@ -95,21 +123,7 @@ export class FibTable {
   /** Per length, which top-16-bit blocks hold a route of that length: most misses cost one byte read. */
   private blocks: Uint8Array[] = [];
 
-  constructor(readonly id: number) {}
-
-  /** The routes in lookup order: longest prefix first, then metric, then insertion. */
-  get routes(): readonly FibRoute[] {
-    if (!this.sorted) {
-      this.list.sort((a, b) => b.len - a.len || a.metric - b.metric); // stable: equal keys keep insertion order
-      this.sorted = true;
-    }
-    return this.list;
-  }
-
-  /** Add a route. */
-  add(r: FibRoute): void {
-    this.list.push(r);
-    this.sorted = false;
+  protected override changed(): void {
     this.lens = null;
   }
 
@@ -177,19 +191,14 @@ function usable(r: FibRoute, tos: number, oif: NetDevice | null): boolean {
 /** Rule actions (FR_ACT_*). */
 export type RuleAction = 'lookup' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
 
-/** One policy routing rule (struct fib4_rule). */
-export class FibRule {
+/** What IPv4 and IPv6 policy rules share (struct fib_rule): the generic selectors and the action. */
+export class FibRuleBase {
   pref = 0;
   invert = false;
-  src = 0;
-  srcLen = 0;
-  dst = 0;
-  dstLen = 0;
   iif: string | null = null;
   oif: string | null = null;
   fwmark = 0;
   fwmask = 0;
-  tos = 0;
   ipproto = 0;
   sportLo = 0;
   sportHi = 0;
@@ -202,6 +211,37 @@ export class FibRule {
   /** `suppress_prefixlength N`: ignore lookups whose route prefix is ≤ N (−1 off). */
   suppressPrefixlen = -1;
   text = '';
+}
+
+/** The flow fields fib_rule_match() reads, both families. */
+interface FlowSelectors {
+  iif: NetDevice | null;
+  oif: NetDevice | null;
+  mark: number;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+/** fib_rule_match()'s generic selectors (iif, oif, fwmark/mask, ipproto, port ranges), before `not`. */
+export function fibRuleMatchCommon(r: FibRuleBase, fl: FlowSelectors): boolean {
+  if (r.iif !== null && (!fl.iif || fl.iif.name !== r.iif)) return false;
+  if (r.oif !== null && (!fl.oif || fl.oif.name !== r.oif)) return false;
+  if (r.fwmask !== 0 && ((fl.mark ^ r.fwmark) & r.fwmask) !== 0) return false;
+  if (r.fwmask === 0 && r.fwmark !== 0 && fl.mark !== r.fwmark) return false;
+  if (r.ipproto && r.ipproto !== fl.proto) return false;
+  if (r.sportHi && (fl.sport < r.sportLo || fl.sport > r.sportHi)) return false;
+  if (r.dportHi && (fl.dport < r.dportLo || fl.dport > r.dportHi)) return false;
+  return true;
+}
+
+/** One policy routing rule (struct fib4_rule). */
+export class FibRule extends FibRuleBase {
+  src = 0;
+  srcLen = 0;
+  dst = 0;
+  dstLen = 0;
+  tos = 0;
   private traceTextCache: string | null = null;
   /** `text` with tabs as spaces, as traces show it. */
   get traceText(): string {
@@ -314,30 +354,32 @@ export function fibRulesLookup<Ru extends RuleCore, Ro extends RouteCore, Fl, Re
   res.err = 'ENETUNREACH';
 }
 
-/** A namespace's IPv4 FIB: rules and tables. */
-export class Fib4 {
-  rules: FibRule[] = [];
-  tables = new Map<number, FibTable>();
+/** A namespace's FIB of one family: policy rules and the tables they look up. */
+export class FibBase<Ru extends RuleCore & { text: string }, Ro extends { table: number; len: number; metric: number }, T extends RouteList<Ro>> {
+  rules: Ru[] = [];
+  tables = new Map<number, T>();
   /** Every route in the order it was added (for display; lookups use the tables). */
-  all: FibRoute[] = [];
+  all: Ro[] = [];
+
+  constructor(private readonly newTable: (id: number) => T, private readonly newRule: () => Ru) {}
 
   /** Add a route to its table. */
-  add(r: FibRoute): void {
+  add(r: Ro): void {
     this.table(r.table).add(r);
     this.all.push(r);
   }
 
   /** The table with this id, created on first use. */
-  table(id: number): FibTable {
+  table(id: number): T {
     let t = this.tables.get(id);
-    if (!t) this.tables.set(id, (t = new FibTable(id)));
+    if (!t) this.tables.set(id, (t = this.newTable(id)));
     return t;
   }
 
-  /** The kernel's default rules (fib_default_rules_init): 0 local, 32766 main, 32767 default. */
-  defaultRules(): void {
-    for (const [pref, table] of [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]]) {
-      const r = new FibRule();
+  /** Add the kernel's default rules: [pref, table] pairs (fib_default_rules_init, fib6_default_rules_init). */
+  protected addDefaultRules(rules: Array<[number, number]>): void {
+    for (const [pref, table] of rules) {
+      const r = this.newRule();
       r.pref = pref;
       r.table = table;
       r.text = `${pref}:\tfrom all lookup ${tableName(table)}`;
@@ -348,6 +390,18 @@ export class Fib4 {
   /** Keep rules in priority order (stable for equal priorities, like the kernel's list). */
   sortRules(): void {
     this.rules.sort((a, b) => a.pref - b.pref);
+  }
+}
+
+/** A namespace's IPv4 FIB: rules and tables. */
+export class Fib4 extends FibBase<FibRule, FibRoute, FibTable> {
+  constructor() {
+    super((id) => new FibTable(id), () => new FibRule());
+  }
+
+  /** The kernel's default rules (fib_default_rules_init): 0 local, 32766 main, 32767 default. */
+  defaultRules(): void {
+    this.addDefaultRules([[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]]);
   }
 
   /** fib_lookup() → fib_rules_lookup(): fills `res`. */
@@ -369,17 +423,10 @@ export class Fib4 {
 
 /** fib4_rule_match() plus the generic selectors of fib_rule_match(). */
 function ruleMatches(r: FibRule, fl: Flowi4): boolean {
-  let ok = true;
-  if (r.iif !== null && (!fl.iif || fl.iif.name !== r.iif)) ok = false;
-  else if (r.oif !== null && (!fl.oif || fl.oif.name !== r.oif)) ok = false;
-  else if (r.fwmask !== 0 && ((fl.mark ^ r.fwmark) & r.fwmask) !== 0) ok = false;
-  else if (r.fwmask === 0 && r.fwmark !== 0 && fl.mark !== r.fwmark) ok = false;
-  else if (r.srcLen && ((fl.saddr & maskOf(r.srcLen)) >>> 0) !== r.src) ok = false;
-  else if (r.dstLen && ((fl.daddr & maskOf(r.dstLen)) >>> 0) !== r.dst) ok = false;
-  else if (r.tos && r.tos !== fl.tos) ok = false;
-  else if (r.ipproto && r.ipproto !== fl.proto) ok = false;
-  else if (r.sportHi && (fl.sport < r.sportLo || fl.sport > r.sportHi)) ok = false;
-  else if (r.dportHi && (fl.dport < r.dportLo || fl.dport > r.dportHi)) ok = false;
+  const ok = fibRuleMatchCommon(r, fl)
+    && !(r.srcLen && ((fl.saddr & maskOf(r.srcLen)) >>> 0) !== r.src)
+    && !(r.dstLen && ((fl.daddr & maskOf(r.dstLen)) >>> 0) !== r.dst)
+    && !(r.tos && r.tos !== fl.tos);
   return r.invert ? !ok : ok;
 }
 

@@ -13,7 +13,7 @@
  */
 import type { NetDevice, IfAddr6 } from './netdev.js';
 import type { Netns } from './netns.js';
-import { RTN_ANYCAST, RTN_BLACKHOLE, RTN_LOCAL, RTN_MULTICAST, RTN_NAMES, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST, RTN_UNREACHABLE, RT_TABLE_LOCAL, RT_TABLE_MAIN, tableName, fibRulesLookup, type FibError, type RuleAction, type RuleOps } from './route.js';
+import { RTN_ANYCAST, RTN_BLACKHOLE, RTN_LOCAL, RTN_MULTICAST, RTN_NAMES, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST, RTN_UNREACHABLE, RT_TABLE_LOCAL, RT_TABLE_MAIN, tableName, fibRulesLookup, fibRuleMatchCommon, FibBase, FibRuleBase, RouteList, type FibError, type RuleAction, type RuleOps } from './route.js';
 import { ipv6ToString, parseIpv6 } from './wire/decode.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -304,11 +304,8 @@ export class Fib6Result {
 /** Tables up to this size are scanned group by group; larger ones get a prefix index. */
 export const FIB6_LINEAR_MAX = 32;
 
-/** One routing table. Routes are kept longest prefix first, then by metric. */
-export class Fib6Table {
-  private list: Fib6Route[] = [];
-  /** `list` is in lookup order (adds only append: one stable sort before the next read). */
-  private sorted = true;
+/** One IPv6 routing table. */
+export class Fib6Table extends RouteList<Fib6Route> {
   /**
    * Prefix index, built on the first lookup of a large table: per prefix length (longest first, as
    * [start, end) in the sorted list), the positions of its routes by a hash of their masked prefix.
@@ -317,21 +314,7 @@ export class Fib6Table {
   private groups: Int32Array | null = null;
   private byHash: Map<number, number[]>[] = [];
 
-  constructor(readonly id: number) {}
-
-  /** The routes in lookup order: longest prefix first, then metric, then insertion. */
-  get routes(): readonly Fib6Route[] {
-    if (!this.sorted) {
-      this.list.sort((a, b) => b.len - a.len || a.metric - b.metric); // stable (the fib6 leaf list order)
-      this.sorted = true;
-    }
-    return this.list;
-  }
-
-  /** Add a route. */
-  add(r: Fib6Route): void {
-    this.list.push(r);
-    this.sorted = false;
+  protected override changed(): void {
     this.groups = null;
   }
 
@@ -455,64 +438,23 @@ function scoreRoute(r: Fib6Route, dev: NetDevice | null, strict: boolean): { sco
 }
 
 /** One IPv6 policy routing rule (struct fib6_rule). */
-export class Fib6Rule {
-  pref = 0;
-  invert = false;
+export class Fib6Rule extends FibRuleBase {
   src: Uint8Array = new Uint8Array(16);
   srcLen = 0;
   dst: Uint8Array = new Uint8Array(16);
   dstLen = 0;
-  iif: string | null = null;
-  oif: string | null = null;
-  fwmark = 0;
-  fwmask = 0;
   tclass = 0;
-  ipproto = 0;
-  sportLo = 0;
-  sportHi = 0;
-  dportLo = 0;
-  dportHi = 0;
-  action: RuleAction = 'lookup';
-  table = RT_TABLE_MAIN;
-  gotoPref = 0;
-  suppressPrefixlen = -1;
-  text = '';
 }
 
 /** A namespace's IPv6 FIB. */
-export class Fib6 {
-  rules: Fib6Rule[] = [];
-  tables = new Map<number, Fib6Table>();
-  /** Every route in the order it was added (for display). */
-  all: Fib6Route[] = [];
-
-  /** Add a route to its table. */
-  add(r: Fib6Route): void {
-    this.table(r.table).add(r);
-    this.all.push(r);
-  }
-
-  /** The table with this id, created on first use. */
-  table(id: number): Fib6Table {
-    let t = this.tables.get(id);
-    if (!t) this.tables.set(id, (t = new Fib6Table(id)));
-    return t;
+export class Fib6 extends FibBase<Fib6Rule, Fib6Route, Fib6Table> {
+  constructor() {
+    super((id) => new Fib6Table(id), () => new Fib6Rule());
   }
 
   /** The kernel's default IPv6 rules (fib6_default_rules_init): 0 local, 32766 main. */
   defaultRules(): void {
-    for (const [pref, table] of [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN]]) {
-      const r = new Fib6Rule();
-      r.pref = pref;
-      r.table = table;
-      r.text = `${pref}:\tfrom all lookup ${tableName(table)}`;
-      this.rules.push(r);
-    }
-  }
-
-  /** Keep rules in priority order (stable). */
-  sortRules(): void {
-    this.rules.sort((a, b) => a.pref - b.pref);
+    this.addDefaultRules([[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN]]);
   }
 
   /**
@@ -554,17 +496,10 @@ export class Fib6 {
 
 /** fib6_rule_match() plus the generic selectors of fib_rule_match(). */
 function rule6Matches(r: Fib6Rule, fl: Flowi6): boolean {
-  let ok = true;
-  if (r.iif !== null && (!fl.iif || fl.iif.name !== r.iif)) ok = false;
-  else if (r.oif !== null && (!fl.oif || fl.oif.name !== r.oif)) ok = false;
-  else if (r.fwmask !== 0 && ((fl.mark ^ r.fwmark) & r.fwmask) !== 0) ok = false;
-  else if (r.fwmask === 0 && r.fwmark !== 0 && fl.mark !== r.fwmark) ok = false;
-  else if (r.srcLen && !inPrefix6(fl.saddr, 0, r.src, r.srcLen)) ok = false;
-  else if (r.dstLen && !inPrefix6(fl.daddr, 0, r.dst, r.dstLen)) ok = false;
-  else if (r.tclass && r.tclass !== fl.tclass) ok = false;
-  else if (r.ipproto && r.ipproto !== fl.proto) ok = false;
-  else if (r.sportHi && (fl.sport < r.sportLo || fl.sport > r.sportHi)) ok = false;
-  else if (r.dportHi && (fl.dport < r.dportLo || fl.dport > r.dportHi)) ok = false;
+  const ok = fibRuleMatchCommon(r, fl)
+    && !(r.srcLen && !inPrefix6(fl.saddr, 0, r.src, r.srcLen))
+    && !(r.dstLen && !inPrefix6(fl.daddr, 0, r.dst, r.dstLen))
+    && !(r.tclass && r.tclass !== fl.tclass);
   return r.invert ? !ok : ok;
 }
 

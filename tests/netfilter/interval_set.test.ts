@@ -13,6 +13,22 @@ function rng(seed: number): () => number {
   };
 }
 
+/** A router between 198.51.100.0/24 + 172.16.0.0/12 (eth0) and 203.0.113.0/24 (eth1) with this ruleset line(s). */
+function router(ruleset: string) {
+  return lab(`
+namespaces:
+  r:
+    sysctl: { net.ipv4.ip_forward: 1 }
+    links:
+      - { name: eth0, kind: ether, mac: "02:00:00:00:01:01" }
+      - { name: eth1, kind: ether, mac: "02:00:00:00:02:01" }
+    addresses: [ "192.0.2.2/25 dev eth0", "192.0.2.130/25 dev eth1" ]
+    routes: [ "198.51.100.0/24 via 192.0.2.1 dev eth0", "172.16.0.0/12 via 192.0.2.1 dev eth0", "203.0.113.0/24 via 192.0.2.129 dev eth1" ]
+    neighbours: [ "192.0.2.1 dev eth0 lladdr 02:00:00:00:01:02 permanent", "192.0.2.129 dev eth1 lladdr 02:00:00:00:02:02 permanent" ]
+    ${ruleset}
+`);
+}
+
 describe('interval set membership', () => {
   it('agrees with testing every element, overlaps and nesting included', () => {
     const rand = rng(3);
@@ -41,25 +57,14 @@ describe('interval set membership', () => {
     const prefixes: string[] = [];
     for (let i = 0; i < 20_000; i++) prefixes.push(`172.${16 + (i >> 12)}.${(i >> 4) & 255}.${(i & 15) * 16}/28`);
     prefixes.push('198.51.100.64/26', '198.51.100.96/27'); // nested: the union is what counts
-    const world = lab(`
-namespaces:
-  r:
-    sysctl: { net.ipv4.ip_forward: 1 }
-    links:
-      - { name: eth0, kind: ether, mac: "02:00:00:00:01:01" }
-      - { name: eth1, kind: ether, mac: "02:00:00:00:02:01" }
-    addresses: [ "192.0.2.2/25 dev eth0", "192.0.2.130/25 dev eth1" ]
-    routes: [ "198.51.100.0/24 via 192.0.2.1 dev eth0", "172.16.0.0/12 via 192.0.2.1 dev eth0", "203.0.113.0/24 via 192.0.2.129 dev eth1" ]
-    neighbours: [ "192.0.2.1 dev eth0 lladdr 02:00:00:00:01:02 permanent", "192.0.2.129 dev eth1 lladdr 02:00:00:00:02:02 permanent" ]
-    nft: |
+    const world = router(`nft: |
       table inet fw {
         set blocked { type ipv4_addr; flags interval; elements = { ${prefixes.join(', ')} } }
         chain forward {
           type filter hook forward priority filter; policy accept;
           ip saddr @blocked counter drop
         }
-      }
-`);
+      }`);
     const from = (src: string) => ['r:eth0', tcp({ srcMac: '02:00:00:00:01:02', dstMac: '02:00:00:00:01:01', src, dst: '203.0.113.10', sport: 40000, dport: 80, flags: 'S' })] as const;
     const rs = replay(world, [from('172.16.0.5'), from('172.20.225.250'), from('172.20.226.1'), from('198.51.100.70'), from('198.51.100.63'), from('198.51.100.128')]);
     expect(rs.map((r) => fin(r).verdict)).toEqual(['dropped', 'dropped', 'transmitted', 'dropped', 'transmitted', 'transmitted']);
@@ -91,18 +96,7 @@ describe('map and verdict map lookups', () => {
         { vmap: { key: { payload: { protocol: 'tcp', field: 'dport' } }, data: { set: ports.map(([p, v]) => [typeof p === 'number' ? p : { range: p }, verdict(v)]) } } }] } },
     ],
   };
-  const world = () => lab(`
-namespaces:
-  r:
-    sysctl: { net.ipv4.ip_forward: 1 }
-    links:
-      - { name: eth0, kind: ether, mac: "02:00:00:00:01:01" }
-      - { name: eth1, kind: ether, mac: "02:00:00:00:02:01" }
-    addresses: [ "192.0.2.2/25 dev eth0", "192.0.2.130/25 dev eth1" ]
-    routes: [ "198.51.100.0/24 via 192.0.2.1 dev eth0", "203.0.113.0/24 via 192.0.2.129 dev eth1" ]
-    neighbours: [ "192.0.2.1 dev eth0 lladdr 02:00:00:00:01:02 permanent", "192.0.2.129 dev eth1 lladdr 02:00:00:00:02:02 permanent" ]
-    nft-json: '${JSON.stringify(nft)}'
-`);
+  const world = () => router(`nft-json: '${JSON.stringify(nft)}'`);
   const syn = (dst: string, dport: number) => ['r:eth0', tcp({ srcMac: '02:00:00:00:01:02', dstMac: '02:00:00:00:01:01', src: '198.51.100.7', dst, sport: 40000 + (dport % 20000), dport, flags: 'S' })] as [string, Uint8Array];
 
   it('decide as the first matching element in order', () => {
