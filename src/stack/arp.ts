@@ -103,6 +103,6 @@ export function arpSend(dp: Datapath, cause: Skb | null, op: number, dev: NetDev
   g.generated = true;
   const rec = cause ? dp.recOf(cause) : null;
   const steps: Step[] = [];
-  if (rec) rec.addEmitted({ type: op === ARPOP_REPLY ? 'arp-reply' : 'arp-request', ns: dev.ns.name, dev: dev.name, src: formatIpv4(sip), dst: formatIpv4(tip), steps });
+  dp.emit(rec, g, { type: op === ARPOP_REPLY ? 'arp-reply' : 'arp-request', ns: dev.ns.name, dev: dev.name, src: formatIpv4(sip), dst: formatIpv4(tip), steps });
   dp.withSink(steps, () => devQueueXmit(dp, g, dev));
 }

@@ -14,7 +14,7 @@
 import type { World, Netns } from './netns.js';
 import type { NetDevice } from './netdev.js';
 import { Skb } from './skb.js';
-import { PacketRecord, type Final, type HdrTuple, type Step, type Where } from './record.js';
+import { PacketRecord, type Emitted, type Final, type HdrTuple, type Step, type Where } from './record.js';
 import { decodeFrame, ipv6ToString, L3_IPV4, L3_IPV6, type PacketInfo } from './wire/decode.js';
 import { compileRuleset, EvalState, ChainResult, type CompiledRuleset } from './netfilter/compile.js';
 import { ConntrackTable, ctOptionsFromSysctl } from './conntrack/index.js';
@@ -288,11 +288,21 @@ export class Datapath {
     return null;
   }
 
-  /** Note what became of a generated packet, on its emitted entry. */
+  /** A packet the stack generated because of rec's packet: listed on rec, and `g` knows its entry. */
+  emit(rec: PacketRecord | null, g: Skb, e: Emitted): void {
+    if (!rec) return;
+    rec.addEmitted(e);
+    g.emitted = e;
+  }
+
+  /**
+   * Note what became of a generated packet, on its own emitted entry (it may have waited in a
+   * neighbour queue while its cause generated others).
+   */
   emittedFate(skb: Skb, fate: string): void {
     const rec = this.recOf(skb);
     if (!rec) return;
-    const e = rec.emitted[rec.emitted.length - 1];
+    const e = skb.emitted ?? rec.emitted[rec.emitted.length - 1];
     if (e && !e.fate) e.fate = fate;
   }
 

@@ -106,7 +106,7 @@ export function icmpSend(dp: Datapath, skb: Skb, type: number, code: number, inf
   writeIpv4(frame, kEthHlen, 20, 0xc0, total, dp.nsrt(ns).ipId++ & 0xffff, 0, 64, IPPROTO_ICMP, src, dst);
   const g = newSkb(skb, frame, frame.length);
   const steps: Step[] = [];
-  if (rec) rec.addEmitted({ type: 'icmp-error', ns: ns.name, dev: null, src: formatIpv4(src), dst: formatIpv4(dst), detail: `${ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`} (${why})`, steps });
+  dp.emit(rec, g, { type: 'icmp-error', ns: ns.name, dev: null, src: formatIpv4(src), dst: formatIpv4(dst), detail: `${ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`} (${why})`, steps });
   dp.withSink(steps, () => ipLocalOut(dp, g));
 }
 
@@ -127,7 +127,7 @@ export function icmpEchoReply(dp: Datapath, skb: Skb): void {
   const g = newSkb(skb, frame, frame.length);
   const rec = dp.recOf(skb);
   const steps: Step[] = [];
-  if (rec) rec.addEmitted({ type: 'icmp-echo-reply', ns: ns.name, dev: null, src: formatIpv4(i.dst4), dst: formatIpv4(i.src4), steps });
+  dp.emit(rec, g, { type: 'icmp-echo-reply', ns: ns.name, dev: null, src: formatIpv4(i.dst4), dst: formatIpv4(i.src4), steps });
   dp.withSink(steps, () => ipLocalOut(dp, g));
 }
 
@@ -150,6 +150,6 @@ export function tcpV4SendReset(dp: Datapath, skb: Skb, why: string): void {
   const g = newSkb(skb, frame, frame.length);
   const rec = dp.recOf(skb);
   const steps: Step[] = [];
-  if (rec) rec.addEmitted({ type: 'tcp-rst', ns: ns.name, dev: null, src: `${formatIpv4(i.dst4)}:${i.dport}`, dst: `${formatIpv4(i.src4)}:${i.sport}`, detail: why, steps });
+  dp.emit(rec, g, { type: 'tcp-rst', ns: ns.name, dev: null, src: `${formatIpv4(i.dst4)}:${i.dport}`, dst: `${formatIpv4(i.src4)}:${i.sport}`, detail: why, steps });
   dp.withSink(steps, () => ipLocalOut(dp, g));
 }

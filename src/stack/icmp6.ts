@@ -51,7 +51,7 @@ function send(dp: Datapath, cause: Skb, g: Skb, type: string, src: Uint8Array, d
   decodeFrame(g.info, g.data, g.len, g.len, 1, { verifyChecksums: false });
   const rec = dp.recOf(cause);
   const steps: Step[] = [];
-  if (rec) rec.addEmitted({ type, ns: cause.ns!.name, dev: null, src: formatIpv6(src), dst: formatIpv6(dst), ...(detail ? { detail } : {}), steps });
+  dp.emit(rec, g, { type, ns: cause.ns!.name, dev: null, src: formatIpv6(src), dst: formatIpv6(dst), ...(detail ? { detail } : {}), steps });
   dp.withSink(steps, () => ip6LocalOut(dp, g, oif));
 }
 
@@ -196,6 +196,6 @@ export function tcpV6SendReset(dp: Datapath, skb: Skb, why: string): void {
   const rec = dp.recOf(skb);
   const steps: Step[] = [];
   decodeFrame(g.info, g.data, g.len, g.len, 1, { verifyChecksums: false });
-  if (rec) rec.addEmitted({ type: 'tcp-rst', ns: skb.ns!.name, dev: null, src: `[${formatIpv6(src)}]:${i.dport}`, dst: `[${formatIpv6(dst)}]:${i.sport}`, detail: why, steps });
+  dp.emit(rec, g, { type: 'tcp-rst', ns: skb.ns!.name, dev: null, src: `[${formatIpv6(src)}]:${i.dport}`, dst: `[${formatIpv6(dst)}]:${i.sport}`, detail: why, steps });
   dp.withSink(steps, () => ip6LocalOut(dp, g, oif));
 }

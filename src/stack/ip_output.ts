@@ -133,7 +133,7 @@ function neighQueueDrop(dp: Datapath, skb: Skb, reason: number, n: Neighbour<unk
     icmpSend(dp, skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, 'neigh failed');
   }
   dp.rec = saved;
-  if (rec && !skb.generated) dp.release(rec);
+  if (rec) dp.release(rec);
 }
 
 /** neigh_update(): new link-layer address and state; a valid entry releases its queue. */
@@ -152,14 +152,17 @@ export function neighUpdate(dp: Datapath, n: Neighbour<unknown>, hi: number, lo:
     n.queue = [];
     for (const skb of q) {
       const saved = dp.rec;
+      const savedSink = dp.sink;
       const rec = dp.recOf(skb);
       dp.rec = rec;
+      dp.sink = skb.emitted?.steps ?? null; // a generated packet's steps go on its own entry
       if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: formatIpv4(n.addr), state: nudName(state), action: 'resolved: queued packet sent', lladdr: formatMac(hi, lo) });
       dp.depth = 0;
       // neigh->output(): a STALE entry goes DELAY as for any packet.
       neighOutput(dp, skb, n, arpNeighOps, true);
+      dp.sink = savedSink;
       dp.rec = saved;
-      if (rec && !skb.generated) dp.release(rec);
+      if (rec) dp.release(rec);
     }
   }
 }

@@ -207,7 +207,7 @@ function emitAndSend(dp: Datapath, cause: Skb | null, g: Skb, type: string, dev:
   decodeFrame(g.info, g.data, g.len, g.len, 1, { verifyChecksums: false });
   const rec = cause ? dp.recOf(cause) : null;
   const steps: Step[] = [];
-  if (rec) rec.addEmitted({ type, ns: dev.ns.name, dev: dev.name, src: formatIpv6(src), dst: formatIpv6(dst), detail, steps });
+  dp.emit(rec, g, { type, ns: dev.ns.name, dev: dev.name, src: formatIpv6(src), dst: formatIpv6(dst), detail, steps });
   dp.withSink(steps, () => ip6LocalOut(dp, g, dev, dev));
 }
 
@@ -292,7 +292,7 @@ function neigh6QueueDrop(dp: Datapath, skb: Skb, reason: number, n: Neighbour<un
   if (reason === DR.NOT_SPECIFIED) icmp6Send(dp, skb, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, 0, 'neighbour failed');
   dp.drop(skb, reason, { stage: reason === DR.NOT_SPECIFIED ? 'neigh_invalidate' : '__neigh_event_send', dev: n.dev.name }, detail);
   dp.rec = saved;
-  if (rec && !skb.generated) dp.release(rec);
+  if (rec) dp.release(rec);
 }
 
 /**
@@ -342,9 +342,9 @@ export function neigh6Update(dp: Datapath, n: Neighbour<unknown>, hi: number, lo
     for (const skb of q) {
       const saved = dp.rec;
       const savedSink = dp.sink;
-      const rec = skb.generated ? null : dp.recOf(skb);
-      dp.rec = rec ?? dp.recOf(skb);
-      dp.sink = null;
+      const rec = dp.recOf(skb);
+      dp.rec = rec;
+      dp.sink = skb.emitted?.steps ?? null; // a generated packet's steps go on its own entry
       if (dp.tracing && rec) dp.step({ kind: 'neigh', ns: ns.name, dev: n.dev.name, addr: addrText(ns, n), state: nudName(n.state), action: 'resolved: queued packet sent', lladdr: formatMac(n.macHi, n.macLo) });
       dp.depth = 0;
       neigh6Output(dp, skb, n, true);

@@ -67,7 +67,7 @@ export function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>, ops: 
     n.probes = ops.param(ns, dev.name, 'ucast_solicit');
     n.updated = dp.now;
     n.queue.push(q);
-    if (rec && !skb.generated) rec.live++;
+    if (rec) rec.live++; // its record waits for the queued copy's fate (a generated packet's too)
     if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: ops.addrText(n), state: 'INCOMPLETE', action: `unresolved: packet queued, ${ops.probeName} sent` });
     ops.table(ns).setTimer(n, dp.now + Math.max(ops.param(ns, dev.name, 'retrans_time_ms') / 1000, 0.01));
     ops.solicit(dp, n, q);
@@ -76,7 +76,7 @@ export function neighOutput(dp: Datapath, skb: Skb, n: Neighbour<unknown>, ops: 
   const max = ops.param(ns, dev.name, 'unres_qlen') || 101;
   if (n.queue.length >= max) ops.queueFull(dp, n, n.queue.shift() as Skb, max);
   n.queue.push(q);
-  if (rec && !skb.generated) rec.live++;
+  if (rec) rec.live++; // its record waits for the queued copy's fate (a generated packet's too)
   if (dp.tracing) dp.step({ kind: 'neigh', ns: ns.name, dev: dev.name, addr: ops.addrText(n), state: 'INCOMPLETE', action: `resolution in progress: packet queued (${n.queue.length})` });
 }
 

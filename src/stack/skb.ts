@@ -8,6 +8,7 @@ import type { NetDevice } from './netdev.js';
 import type { Netns } from './netns.js';
 import type { Conn } from './conntrack/index.js';
 import type { FibRoute } from './route.js';
+import type { Emitted } from './record.js';
 
 /** skb->pkt_type (include/uapi/linux/if_packet.h). */
 export const PACKET_HOST = 0,
@@ -59,6 +60,8 @@ export class Skb {
   generated = false;
   /** Bridged by br_netfilter: the IP hooks see iif = oif = bridge. */
   bridged = false;
+  /** A generated packet's entry in its cause's record (its steps and fate go there); null otherwise. */
+  emitted: Emitted | null = null;
 
   /** Set up for a new frame: copies `frame` into a buffer owned by this skb. */
   load(frame: Uint8Array, len: number): void {
@@ -85,6 +88,7 @@ export class Skb {
     this.nexthop = 0;
     this.generated = false;
     this.bridged = false;
+    this.emitted = null;
   }
 
   /** Write the frame's Ethernet addresses and keep `info` in step (neighbour output, bridge DNAT). */
@@ -122,6 +126,7 @@ export class Skb {
     c.index = this.index;
     c.generated = this.generated;
     c.bridged = this.bridged;
+    c.emitted = this.emitted;
     decodeFrame(c.info, c.data, c.len, c.len, 1, { verifyChecksums: false });
     return c;
   }
