@@ -26,6 +26,8 @@ export interface ModelFate {
   emitted: Array<{ type: string; ns: string; detail: string }>;
   /** The packet met a random choice (statistic random, numgen random): the endpoint is the kernel's dice. */
   random: boolean;
+  /** Its source port was mapped at random (masquerade / snat with random or fully-random): the port is the kernel's dice. */
+  randomPort: boolean;
 }
 
 /** One difference. */
@@ -61,20 +63,23 @@ export interface ConntrackResult {
 
 /** Chains holding a random match, as "ns family table chain". */
 export const RANDOM_RULE = /statistic\b.*\brandom\b|numgen random|meta random/;
+/** Source NAT whose port is drawn at random (NF_NAT_RANGE_PROTO_RANDOM, _RANDOM_FULLY). */
+export const RANDOM_PORT_RULE = /\b(masquerade|snat)\b.*\b(random|fully-random|random-fully)\b/i;
 
 /** The model's view of a trace record; `randomChains` are the chains that hold a random match. */
 export function modelFate(r: TraceRecord, randomChains: Set<string> = new Set()): ModelFate {
   const f = r.final as Final;
   const steps = r.steps as Step[];
   const devices = new Set<string>();
-  let random = false;
+  let random = false, randomPort = false;
   for (const s of steps) {
+    if (s.kind === 'nf' && RANDOM_PORT_RULE.test(s.rule)) randomPort = true;
     if (s.kind === 'rx' || s.kind === 'tx') devices.add(`${s.ns}:${s.dev}`);
     // A frame passed up to the bridge, or sent by the host through it, shows on the bridge device too.
     else if (s.kind === 'bridge' && (s.action === 'local' || s.action === 'flood' || s.port === '(local)')) devices.add(`${s.ns}:${s.bridge}`);
     else if (s.kind === 'nf' && (RANDOM_RULE.test(s.rule) || randomChains.has(`${s.ns} ${s.family} ${s.table} ${s.chain}`))) random = true;
   }
-  const m: ModelFate = { verdict: f.verdict, ns: f.ns, devices: [...devices].sort(), emitted: [], random };
+  const m: ModelFate = { verdict: f.verdict, ns: f.ns, devices: [...devices].sort(), emitted: [], random, randomPort };
   if (f.dev) m.dev = f.dev;
   if (f.also) m.also = f.also;
   if (f.reason) m.reason = f.reason;
@@ -128,10 +133,16 @@ export function comparePacket(input: string, ts: string, k: KernelFate, m: Model
     if (kv === 'transmitted' && k.out && m.out) {
       const keys = ['src', 'dst', 'sport', 'dport', 'icmp_id'] as const;
       const differ = keys.filter((x) => k.out![x] !== m.out![x]);
-      if (differ.length && m.random && differ.every((x) => x === 'dst' || x === 'dport')) {
+      // The kernel's dice: a random endpoint (dst, dport) and a randomly mapped source port (sport).
+      const dice = differ.filter((x) => (m.random && (x === 'dst' || x === 'dport')) || (m.randomPort && x === 'sport'));
+      if (differ.length && dice.length === differ.length) {
         const kd = `${k.out.dst}${k.out.dport !== undefined ? `:${k.out.dport}` : ''}`, md = `${m.out.dst}${m.out.dport !== undefined ? `:${m.out.dport}` : ''}`;
-        if (endpoints.has(kd) || endpoints.has(k.out.dst)) notes.push(`random endpoint choice: kernel ${kd}, model ${md} (both are endpoints of the rule set; compared as equal)`);
-        else diffs.push({ field: 'out', kernel: hdrText(k.out), model: hdrText(m.out) });
+        const endpointDiffers = differ.includes('dst') || differ.includes('dport');
+        if (endpointDiffers && !endpoints.has(kd) && !endpoints.has(k.out.dst)) diffs.push({ field: 'out', kernel: hdrText(k.out), model: hdrText(m.out) });
+        else {
+          if (endpointDiffers) notes.push(`random endpoint choice: kernel ${kd}, model ${md} (both are endpoints of the rule set; compared as equal)`);
+          if (differ.includes('sport')) notes.push(`random source port: kernel ${k.out.sport}, model ${m.out.sport} (source NAT with random ports; compared as equal)`);
+        }
       } else if (differ.length) diffs.push({ field: 'out', kernel: hdrText(k.out), model: hdrText(m.out) });
     }
     if (kv === 'delivered') {

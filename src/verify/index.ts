@@ -164,15 +164,25 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   }
   const isAnswered = (l: string) => answered.some((a) => l.includes(a));
   // A random endpoint choice shows in the reply tuple's source: blank it for those connections.
-  const randomFlows: string[] = [];
+  // A randomly mapped source port shows in the reply tuple's destination port: blank it too.
+  const randomFlows: string[] = [], randomPortFlows: string[] = [];
   packets.forEach((p) => {
     const h = p.kernel.forms[0];
-    if (p.model.random && h && h.sport !== undefined) randomFlows.push(`src=${h.src} dst=${h.dst} sport=${h.sport} dport=${h.dport} `);
+    if (!h || h.sport === undefined) return;
+    const key = `src=${h.src} dst=${h.dst} sport=${h.sport} dport=${h.dport} `;
+    if (p.model.random) randomFlows.push(key);
+    if (p.model.randomPort) randomPortFlows.push(key);
   });
   const blankEndpoint = (l: string) => {
-    if (!randomFlows.some((a) => l.includes(a))) return l;
-    let n = 0, m = 0;
-    return l.replace(/src=\S+/g, (x) => (n++ === 1 ? 'src=(endpoint)' : x)).replace(/sport=\d+/g, (x) => (m++ === 1 ? 'sport=(endpoint)' : x));
+    if (randomFlows.some((a) => l.includes(a))) {
+      let n = 0, m = 0;
+      l = l.replace(/src=\S+/g, (x) => (n++ === 1 ? 'src=(endpoint)' : x)).replace(/sport=\d+/g, (x) => (m++ === 1 ? 'sport=(endpoint)' : x));
+    }
+    if (randomPortFlows.some((a) => l.includes(a))) {
+      let d = 0;
+      l = l.replace(/dport=\d+/g, (x) => (d++ === 1 ? 'dport=(random)' : x));
+    }
+    return l;
   };
   const conntrack: ConntrackResult[] = [];
   const notes = [...world.warnings, ...rec.notes];

@@ -283,6 +283,34 @@ describe('kernel-checked: kube-proxy service, two endpoints (tests/kernel/labs/k
   it.skipIf(SKIP)(`conntrack table after the traffic (endpoint choices aside)${skipTag}`, () => checkConntrack(run));
 });
 
+// ── kube-proxy, nftables mode ───────────────────────────────────────────────────────────────────
+const KC = '02:00:c6:33:64:01', KN = '02:00:c6:33:64:02';
+const client = (k: number, dst: string, dport: number) =>
+  tcp({ srcMac: KC, dstMac: KN, src: `198.51.100.${10 + (k % 4)}`, dst, sport: 42000 + k, dport, flags: 'S', id: 700 + k });
+const KUBE_NFT: F[] = [
+  ...Array.from({ length: 4 }, (_, k) => ({ label: `ClusterIP client ${k}`, at: 'node:eth0', t: 0.03 * k, kernel: 'transmitted node:eth1', frame: client(k, '172.21.0.10', 80) })),
+  { label: 'NodePort', at: 'node:eth0', t: 0.15, kernel: 'transmitted node:eth1', frame: client(4, '198.51.100.2', 30080) },
+  { label: 'service without endpoints: reject', at: 'node:eth0', t: 0.18, kernel: 'dropped node NETFILTER_DROP', frame: client(5, '172.21.0.20', 80) },
+  { label: 'ClusterIP, a port it does not serve: reject', at: 'node:eth0', t: 0.21, kernel: 'dropped node NETFILTER_DROP', frame: client(6, '172.21.0.10', 8080) },
+  { label: 'unallocated ClusterIP: drop', at: 'node:eth0', t: 0.24, kernel: 'dropped node NETFILTER_DROP', frame: client(7, '172.21.0.99', 80) },
+];
+
+describe('kernel-checked: kube-proxy in nftables mode (tests/kernel/labs/kube-proxy-nft.yaml)', () => {
+  let run: LabRun | undefined;
+  beforeAll(async () => {
+    run = await labOnce('kube-proxy-nft.yaml', KUBE_NFT);
+  }, 120_000);
+  it.skipIf(SKIP)(`verdict maps, numgen endpoints, NodePort, reject and drop checks agree${skipTag}`, () => {
+    check(run, KUBE_NFT.map((f) => f.label));
+    for (const l of ['ClusterIP client 0', 'ClusterIP client 1', 'ClusterIP client 2', 'ClusterIP client 3', 'NodePort']) {
+      const p = run!.byLabel.get(l)!;
+      expect(['172.22.1.10', '172.22.2.10']).toContain(p.kernel.out?.dst);
+      expect(p.kernel.out).toMatchObject({ src: '203.0.113.2', dport: 8080 });
+    }
+  });
+  it.skipIf(SKIP)(`conntrack table after the traffic (endpoint choices aside)${skipTag}`, () => checkConntrack(run));
+});
+
 // ── Host firewall (nftables), local delivery, martians, checksums, ICMP rate limit ──────────────
 const E0 = '02:00:c6:33:64:02', E1 = '02:00:cb:00:71:02', GW = '02:00:c6:33:64:01', N3 = '02:00:c6:33:64:03';
 const peer = <T extends object>(o: T) => ({ srcMac: GW, dstMac: E0, src: '198.51.100.1', ...o });
