@@ -17,7 +17,7 @@ import { Skb } from './skb.js';
 import { PacketRecord, type Emitted, type Final, type HdrTuple, type Step, type Where } from './record.js';
 import { decodeFrame, ipv6ToString, L3_IPV4, L3_IPV6, type PacketInfo } from './wire/decode.js';
 import { compileRuleset, EvalState, ChainResult, type CompiledRuleset } from './netfilter/compile.js';
-import { ConntrackTable, ctOptionsFromSysctl } from './conntrack/index.js';
+import { ConntrackTable, ctOptionsFromSysctl, IP_CT_IS_REPLY } from './conntrack/index.js';
 import { dropReasonName, type DropReason } from './drop_reason.js';
 import { formatIpv4 } from './inet.js';
 import { netifReceiveSkb } from './dev.js';
@@ -42,7 +42,7 @@ export class NsRuntime {
   rules: CompiledRuleset;
   ct: ConntrackTable | null;
   /** ip_error() / icmp rate limit state per destination host: tokens (seconds) and last time. */
-  icmpPeers = new Map<number, { tokens: number; last: number }>();
+  icmpPeers = new Map<number, { tokens: number; last: number; redirects: number }>();
   /** icmpv6_xrlim_allow state per destination (route6 key6 text): tokens (seconds) and last time. */
   icmp6Peers = new Map<string, { tokens: number; last: number }>();
   /** IP id counter for generated packets. */
@@ -268,8 +268,9 @@ export class Datapath {
    * packets the same way, like a rule): the same effects as drop() without building them per packet.
    */
   dropWith(skb: Skb, step: Step | null, final: Final | null, reasonName: string, detail?: string): void {
-    // An unconfirmed conntrack entry dies with its packet (nf_conntrack_put on kfree_skb).
-    if (skb.ct && !skb.ct.confirmed && skb.ns) {
+    // An unconfirmed conntrack entry dies with the packet that made it (nf_conntrack_put on
+    // kfree_skb); an ICMP error attached to it (reply direction) only drops its reference.
+    if (skb.ct && !skb.ct.confirmed && skb.ns && skb.ctinfo < IP_CT_IS_REPLY) {
       this.nsrt(skb.ns).ct?.discard(skb.ct);
       skb.ct = null;
     }

@@ -4,6 +4,8 @@
  * ip_local_out, so OUTPUT/POSTROUTING, conntrack (RELATED) and NAT see it as the kernel's do.
  */
 import type { Datapath } from './datapath.js';
+import type { Netns } from './netns.js';
+import { ctinfoDir, IP_CT_DIR_ORIGINAL, IP_CT_RELATED, IP_CT_RELATED_REPLY } from './conntrack/index.js';
 import type { Step } from './record.js';
 import { Skb } from './skb.js';
 import { formatIpv4 } from './inet.js';
@@ -57,6 +59,20 @@ function sourceFor(dp: Datapath, cause: Skb, dst: number): number {
   return nh?.dev ? nh.dev.primaryAddr4(nh.gw || dst) : 0;
 }
 
+/**
+ * The inet_peer of an address (inet_getpeer_v4): rate_tokens and rate_last, which the ICMP error
+ * limit and the redirect backoff share, and n_redirects. A new peer's rate_last is long past.
+ */
+export function icmpPeer(dp: Datapath, ns: Netns, addr: number): { tokens: number; last: number; redirects: number } {
+  const peers = dp.nsrt(ns).icmpPeers;
+  // ip_error()'s limit keeps its own bucket (ip_input.ts, keyed by the bare address): the router
+  // lab's kernel answered as if it did not share these tokens.
+  const key = addr ^ 0x5a5a5a5a;
+  let p = peers.get(key);
+  if (!p) peers.set(key, (p = { tokens: 0, last: -Infinity, redirects: 0 }));
+  return p;
+}
+
 /** inet_peer rate limit for ICMP errors (icmpv4_xrlim_allow): 1 per icmp_ratelimit ms, burst 6. */
 function xrlimAllow(dp: Datapath, cause: Skb, type: number, dst: number): boolean {
   const ns = cause.ns!;
@@ -64,15 +80,12 @@ function xrlimAllow(dp: Datapath, cause: Skb, type: number, dst: number): boolea
   if (type > 31 || !(mask & (1 << type))) return true;
   const rate = ns.sysctl.int('net.ipv4.icmp_ratelimit', 1000) / 1000;
   if (rate === 0) return true;
-  const rt = dp.nsrt(ns);
-  const key = dst ^ 0x5a5a5a5a; // separate from ip_error's buckets
-  let p = rt.icmpPeers.get(key);
+  // inet_peer_xrlim_allow() on the peer ip_rt_send_redirect() also uses: a redirect to this host
+  // spends its tokens (observed: no port unreachable right after a redirect).
+  const p = icmpPeer(dp, ns, dst);
   const burst = 6 * rate; // XRLIM_BURST_FACTOR
-  if (!p) rt.icmpPeers.set(key, (p = { tokens: burst, last: dp.now }));
-  else {
-    p.tokens = Math.min(burst, p.tokens + (dp.now - p.last));
-    p.last = dp.now;
-  }
+  p.tokens = Math.min(burst, p.tokens + (dp.now - p.last));
+  p.last = dp.now;
   if (p.tokens >= rate) {
     p.tokens -= rate;
     return true;
@@ -105,6 +118,13 @@ export function icmpSend(dp: Datapath, skb: Skb, type: number, code: number, inf
   writeIcmpError(frame, kEthHlen + 20, type, code, info, skb.data, i.l3Off, quoteLen);
   writeIpv4(frame, kEthHlen, 20, 0xc0, total, dp.nsrt(ns).ipId++ & 0xffff, 0, 64, IPPROTO_ICMP, src, dst);
   const g = newSkb(skb, frame, frame.length);
+  // The error carries its cause's conntrack entry, confirmed or not (nf_conntrack_attach): RELATED
+  // in the other direction. Observed in namespaces: a reject's or a redirect's error about a new
+  // connection is `ct state related` at OUTPUT, where a lookup would find nothing yet.
+  if (skb.ct !== null && !skb.untracked) {
+    g.ct = skb.ct;
+    g.ctinfo = ctinfoDir(skb.ctinfo) === IP_CT_DIR_ORIGINAL ? IP_CT_RELATED_REPLY : IP_CT_RELATED;
+  }
   const steps: Step[] = [];
   dp.emit(rec, g, { type: 'icmp-error', ns: ns.name, dev: null, src: formatIpv4(src), dst: formatIpv4(dst), detail: `${ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`} (${why})`, steps });
   dp.withSink(steps, () => ipLocalOut(dp, g));

@@ -9,7 +9,7 @@ import type { Skb } from './skb.js';
 import { DR } from './drop_reason.js';
 import { nfHookIpv4 } from './nf_hook.js';
 import { ipOutput } from './ip_output.js';
-import { icmpSend } from './icmp.js';
+import { icmpPeer, icmpSend } from './icmp.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_REDIRECT } from './wire/icmp.js';
 import { adjust16 } from './wire/checksum.js';
 import { intern, DEV_STEP_FORWARD, type Step } from './record.js';
@@ -58,19 +58,20 @@ function ipDecreaseTtl(skb: Skb): void {
  * after ip_rt_redirect_silence ((HZ/50) << 10).
  */
 function ipRtSendRedirect(dp: Datapath, skb: Skb, gw: number): void {
-  const rt = dp.nsrt(skb.ns!);
-  const key = (skb.info.src4 ^ 0x7ed1) >>> 0; // a bucket of its own beside the ICMP error peers
   const kLoad = 0.02, kNumber = 9, kSilence = 0.02 * 1024;
-  let p = rt.icmpPeers.get(key);
-  if (!p) rt.icmpPeers.set(key, (p = { tokens: 0, last: -Infinity }));
-  if (dp.now - p.last > kSilence) p.tokens = 0;
-  if (p.tokens >= kNumber) {
+  // The sender's inet_peer, shared with the ICMP error rate limit (icmp.ts icmpPeer).
+  const p = icmpPeer(dp, skb.ns!, skb.info.src4);
+  if (dp.now - p.last > kSilence) {
+    p.tokens = 0;
+    p.redirects = 0;
+  }
+  if (p.redirects >= kNumber) {
     p.last = dp.now;
     return;
   }
-  if (p.tokens === 0 || dp.now > p.last + kLoad * 2 ** p.tokens) {
+  if (p.redirects === 0 || dp.now > p.last + kLoad * 2 ** p.redirects) {
     icmpSend(dp, skb, ICMP_REDIRECT, 1, gw, 'redirect');
     p.last = dp.now;
-    p.tokens++;
+    p.redirects++;
   }
 }

@@ -242,7 +242,7 @@ function ipErrorRateOk(dp: Datapath, skb: Skb): boolean {
   const key = skb.info.src4;
   const kCost = 1, kBurst = 5; // ip_rt_error_cost = HZ, ip_rt_error_burst = 5 * HZ
   let p = rt.icmpPeers.get(key);
-  if (!p) rt.icmpPeers.set(key, (p = { tokens: kBurst, last: dp.now }));
+  if (!p) rt.icmpPeers.set(key, (p = { tokens: kBurst, last: dp.now, redirects: 0 }));
   else {
     p.tokens = Math.min(kBurst, p.tokens + (dp.now - p.last));
     p.last = dp.now;

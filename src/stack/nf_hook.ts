@@ -13,12 +13,12 @@ import {
   CtPacket, CtResult, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IP_CT_RELATED_REPLY,
   nfNatSetupInfo, nfNatAllocNullBinding, nfNatAdopt, nfNatPacket, natManipPkt4, natManipPkt6, NatRewrite, nfNatInitialized,
   NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST, NatRange, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
-  NF_NAT_RANGE_PERSISTENT, type NatManip,
+  NF_NAT_RANGE_PERSISTENT, type NatManip, ctinfoDir, IP_CT_DIR_ORIGINAL, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPPROTO_ICMP,
 } from './conntrack/index.js';
 import { decodeL3, L3_IPV6 } from './wire/decode.js';
 import { icmpSend, tcpV4SendReset } from './icmp.js';
 import { icmp6Send, tcpV6SendReset } from './icmp6.js';
-import { ICMP_DEST_UNREACH } from './wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_REDIRECT } from './wire/icmp.js';
 import { ICMP6_DST_UNREACH } from './wire/icmpv6.js';
 import { formatIpv6, ipv6DevGetSaddr } from './route6.js';
 
@@ -81,7 +81,9 @@ function nfHookInet(dp: Datapath, skb: Skb, hook: Hook4, family: 'ip' | 'ip6'): 
     if (c.base!.type === 'nat') continue; // evaluated by the NAT core, for a connection's first packet only
     if (!runChain(dp, skb, c, hook)) return false;
   }
-  if (confirmHook && skb.ct && !skb.untracked && !skb.ct.confirmed) {
+  // __nf_conntrack_confirm() confirms only packets in the original direction (an ICMP error attached
+  // to its cause's new entry is RELATED in the reply direction).
+  if (confirmHook && skb.ct && !skb.untracked && !skb.ct.confirmed && ctinfoDir(skb.ctinfo) === IP_CT_DIR_ORIGINAL) {
     // __nf_conntrack_confirm(): insert; a clash with an entry made meanwhile drops the packet.
     if (!rt.ct!.confirm(skb.ct, dp.now)) {
       dp.drop(skb, DR.NETFILTER_DROP, { stage: '__nf_conntrack_confirm', detail: 'tuple clash (insert_failed)' }, 'conntrack insert failed');
@@ -342,7 +344,15 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4, family: 'ip' | 'ip6'): b
   const manip: NatManip = hook === 'prerouting' || hook === 'output' ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC;
   const ctinfo = skb.ctinfo;
   natCreated = false;
-  if ((ctinfo === IP_CT_NEW || ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY) && !nfNatInitialized(conn, manip)) {
+  const icmpRelated = !v6 && skb.info.l4proto === IPPROTO_ICMP && (ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY);
+  if (icmpRelated && skb.info.icmpType === ICMP_REDIRECT && ((conn.status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || (conn.status & IPS_NAT_MASK) !== 0)) {
+    // nf_nat_icmp_reply_translation(): "If NAT isn't finished, assume it and drop" — a redirect sent
+    // before its connection passed POSTROUTING always is (observed: NETFILTER_DROP at nf_hook_slow).
+    dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_icmp_reply_translation' }, 'redirect about a connection whose NAT is not finished');
+    return false;
+  }
+  // nf_nat_ipv4_fn(): an ICMP error RELATED to a connection is only translated, never bound.
+  if (!icmpRelated && (ctinfo === IP_CT_NEW || ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY) && !nfNatInitialized(conn, manip)) {
     if (ctinfo === IP_CT_NEW) {
       const natChains = rt.rules.chainsFor(family, hook).filter((c) => c.base!.type === 'nat');
       for (const c of natChains) {

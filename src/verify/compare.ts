@@ -91,7 +91,10 @@ export function modelFate(r: TraceRecord, randomChains: Set<string> = new Set())
     const p = /:(\d+) /.exec(f.socket);
     if (p) m.sockPort = Number(p[1]);
   }
-  for (const e of r.emitted as Array<{ type: string; ns: string; detail?: string; src: string; dst: string }>) {
+  // The answers the model sent: one it generated and then dropped (NAT, a neighbour failure...)
+  // never reached a wire, as the kernel's capture would show.
+  for (const e of r.emitted as Array<{ type: string; ns: string; detail?: string; src: string; dst: string; fate?: string }>) {
+    if (e.fate?.startsWith('dropped')) continue;
     if (e.type === 'tcp-rst' || e.type === 'icmp-error' || e.type === 'icmp-echo-reply') m.emitted.push({ type: e.type, ns: e.ns, detail: e.detail ?? '' });
   }
   return m;

@@ -293,6 +293,8 @@ const KUBE_NFT: F[] = [
   { label: 'service without endpoints: reject', at: 'node:eth0', t: 0.18, kernel: 'dropped node NETFILTER_DROP', frame: client(5, '172.21.0.20', 80) },
   { label: 'ClusterIP, a port it does not serve: reject', at: 'node:eth0', t: 0.21, kernel: 'dropped node NETFILTER_DROP', frame: client(6, '172.21.0.10', 8080) },
   { label: 'unallocated ClusterIP: drop', at: 'node:eth0', t: 0.24, kernel: 'dropped node NETFILTER_DROP', frame: client(7, '172.21.0.99', 80) },
+  { label: 'pod client: no masquerade', at: 'node:eth1', t: 0.27, kernel: 'transmitted node:eth1',
+    frame: tcp({ srcMac: '02:00:cb:00:71:01', dstMac: '02:00:cb:00:71:02', src: '172.22.1.50', dst: '172.21.0.10', sport: 42100, dport: 80, flags: 'S', id: 799 }) },
 ];
 
 describe('kernel-checked: kube-proxy in nftables mode (tests/kernel/labs/kube-proxy-nft.yaml)', () => {
@@ -306,6 +308,12 @@ describe('kernel-checked: kube-proxy in nftables mode (tests/kernel/labs/kube-pr
       const p = run!.byLabel.get(l)!;
       expect(['172.22.1.10', '172.22.2.10']).toContain(p.kernel.out?.dst);
       expect(p.kernel.out).toMatchObject({ src: '203.0.113.2', dport: 8080 });
+    }
+    expect(run!.byLabel.get('pod client: no masquerade')!.kernel.out).toMatchObject({ src: '172.22.1.50', dport: 8080 });
+    // Routed back out of the interface they came in by: the kernel's redirects die in the NAT hook
+    // (their connections have not finished NAT) and leave the rejects' port unreachables unsent.
+    for (const l of ['service without endpoints: reject', 'ClusterIP, a port it does not serve: reject', 'unallocated ClusterIP: drop', 'pod client: no masquerade']) {
+      expect(run!.byLabel.get(l)!.kernel.emitted, l).toEqual([]);
     }
   });
   it.skipIf(SKIP)(`conntrack table after the traffic (endpoint choices aside)${skipTag}`, () => checkConntrack(run));
