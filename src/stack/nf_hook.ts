@@ -285,7 +285,14 @@ function nfConntrackIn(dp: Datapath, skb: Skb, hook: string): boolean {
     if (dp.tracing) dp.step({ kind: 'ct', ns: ns.name, state: 'UNTRACKED', dir: '-', id: 0 });
     return true;
   }
-  if (skb.ct) return true; // already attached (e.g. br_netfilter ran prerouting before)
+  if (skb.ct) {
+    // Already attached: an ICMP error carries its cause's entry (icmp.ts), or br_netfilter ran
+    // prerouting before. Say so for the generated packet, whose path would otherwise show no ct.
+    if (dp.tracing && skb.generated && hook === 'output') {
+      dp.step({ kind: 'ct', ns: ns.name, state: CTINFO_NAMES[skb.ctinfo] ?? 'RELATED', dir: ctinfoDir(skb.ctinfo) === IP_CT_DIR_ORIGINAL ? 'original' : 'reply', id: skb.ct.id, detail: 'the entry of the packet it answers (nf_conntrack_attach)' });
+    }
+    return true;
+  }
   const l3 = skb.info.l3;
   if (l3 !== 1 && l3 !== L3_IPV6) return true;
   if (skb.info.fragOff > 0 || skb.info.moreFrags) {

@@ -34,6 +34,7 @@ describe('ICMP errors and their cause\'s conntrack entry', () => {
     const e = (rs[0].emitted as E[])[0];
     expect(e.fate).toBe('transmitted on h:eth0');
     expect(e.steps!.some((s) => s.kind === 'nf' && s.rule?.includes('ct state related') && s.verdict === 'accept')).toBe(true);
+    expect(e.steps!.find((s) => s.kind === 'ct')).toMatchObject({ state: 'RELATED', dir: 'reply' });
   });
 
   it('with NAT hooks, the redirect of a hairpin dies in the NAT hook; without, it is sent', () => {
