@@ -93,6 +93,13 @@ function xrlimAllow(dp: Datapath, cause: Skb, type: number, dst: number): boolea
   return false;
 }
 
+/** nf_conntrack_attach(): `g` answers `cause`, so it carries cause's entry, RELATED the other way. */
+function attachCauseCt(cause: Skb, g: Skb): void {
+  if (cause.ct === null || cause.untracked) return;
+  g.ct = cause.ct;
+  g.ctinfo = ctinfoDir(cause.ctinfo) === IP_CT_DIR_ORIGINAL ? IP_CT_RELATED_REPLY : IP_CT_RELATED;
+}
+
 /** __icmp_send(): an ICMP error about `skb` back to its source. */
 export function icmpSend(dp: Datapath, skb: Skb, type: number, code: number, info: number, why: string): void {
   const i = skb.info;
@@ -121,10 +128,7 @@ export function icmpSend(dp: Datapath, skb: Skb, type: number, code: number, inf
   // The error carries its cause's conntrack entry, confirmed or not (nf_conntrack_attach): RELATED
   // in the other direction. Observed in namespaces: a reject's or a redirect's error about a new
   // connection is `ct state related` at OUTPUT, where a lookup would find nothing yet.
-  if (skb.ct !== null && !skb.untracked) {
-    g.ct = skb.ct;
-    g.ctinfo = ctinfoDir(skb.ctinfo) === IP_CT_DIR_ORIGINAL ? IP_CT_RELATED_REPLY : IP_CT_RELATED;
-  }
+  attachCauseCt(skb, g);
   const steps: Step[] = [];
   dp.emit(rec, g, { type: 'icmp-error', ns: ns.name, dev: null, src: formatIpv4(src), dst: formatIpv4(dst), detail: `${ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`} (${why})`, steps });
   dp.withSink(steps, () => ipLocalOut(dp, g));
@@ -152,7 +156,7 @@ export function icmpEchoReply(dp: Datapath, skb: Skb): void {
 }
 
 /** tcp_v4_send_reset(): RST for a segment nobody wants (RFC 9293 §3.10.7.1). */
-export function tcpV4SendReset(dp: Datapath, skb: Skb, why: string): void {
+export function tcpV4SendReset(dp: Datapath, skb: Skb, why: string, attach = false): void {
   const i = skb.info;
   const ns = skb.ns!;
   const frame = new Uint8Array(kEthHlen + 40);
@@ -168,6 +172,9 @@ export function tcpV4SendReset(dp: Datapath, skb: Skb, why: string): void {
   tcpFillChecksum4(frame, kEthHlen + 20, 20, i.dst4, i.src4);
   writeIpv4(frame, kEthHlen, 20, 0, 40, 0, 0x4000, 64, IPPROTO_TCP, i.dst4, i.src4);
   const g = newSkb(skb, frame, frame.length);
+  // nf_send_reset() attaches its cause's entry (observed: `ct state related` at OUTPUT); the
+  // stack's own reset (tcp_v4_send_reset) does not.
+  if (attach) attachCauseCt(skb, g);
   const rec = dp.recOf(skb);
   const steps: Step[] = [];
   dp.emit(rec, g, { type: 'tcp-rst', ns: ns.name, dev: null, src: `${formatIpv4(i.dst4)}:${i.dport}`, dst: `${formatIpv4(i.src4)}:${i.sport}`, detail: why, steps });

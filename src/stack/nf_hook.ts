@@ -519,7 +519,7 @@ function nfReject(dp: Datapath, skb: Skb, type: string | null, code: string | nu
   if (skb.info.l3 !== 1) return;
   if (type === 'icmpv6') return;
   if (type === 'tcp reset') {
-    if (skb.info.l4proto === 6) tcpV4SendReset(dp, skb, 'reject');
+    if (skb.info.l4proto === 6) tcpV4SendReset(dp, skb, 'reject', true);
     return;
   }
   const codes: Record<string, number> = {

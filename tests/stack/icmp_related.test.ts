@@ -22,7 +22,7 @@ const from11 = (o: { dst: string; dport: number; udp?: boolean }) =>
   ['h:eth0', o.udp
     ? udp({ srcMac: GW, dstMac: E0, src: '198.51.100.11', dst: o.dst, sport: 40000, dport: o.dport })
     : tcp({ srcMac: GW, dstMac: E0, src: '198.51.100.11', dst: o.dst, sport: 40000, dport: o.dport, flags: 'S' })] as [string, Uint8Array];
-type E = { type: string; detail?: string; fate?: string; steps?: Array<{ kind: string; rule?: string; verdict?: string }> };
+type E = { type: string; detail?: string; fate?: string; steps?: Array<{ kind: string; rule?: string; verdict?: string; state?: string; dir?: string }> };
 
 describe('ICMP errors and their cause\'s conntrack entry', () => {
   it('a reject\'s port unreachable passes `ct state invalid drop` in OUTPUT: it is RELATED', () => {
@@ -35,6 +35,19 @@ describe('ICMP errors and their cause\'s conntrack entry', () => {
     expect(e.fate).toBe('transmitted on h:eth0');
     expect(e.steps!.some((s) => s.kind === 'nf' && s.rule?.includes('ct state related') && s.verdict === 'accept')).toBe(true);
     expect(e.steps!.find((s) => s.kind === 'ct')).toMatchObject({ state: 'RELATED', dir: 'reply' });
+  });
+
+  it('so is the reset of `reject with tcp reset` (nf_send_reset), not the stack\'s own reset', () => {
+    const rs = replay(host(`table inet f {
+  chain in { type filter hook input priority 0; policy accept; tcp dport 81 reject with tcp reset }
+  chain out { type filter hook output priority 0; policy accept; ct state invalid drop; ct state related counter accept }
+}`), [from11({ dst: '198.51.100.2', dport: 81 }), from11({ dst: '198.51.100.2', dport: 83 })]);
+    const reject = (rs[0].emitted as E[])[0], closed = (rs[1].emitted as E[])[0];
+    expect(reject).toMatchObject({ type: 'tcp-rst', fate: 'transmitted on h:eth0' });
+    expect(reject.steps!.find((s) => s.kind === 'ct')).toMatchObject({ state: 'RELATED', dir: 'reply' });
+    // No socket on 83: tcp_v4_send_reset looks its entry up like any packet (confirmed at INPUT).
+    expect(closed).toMatchObject({ type: 'tcp-rst', fate: 'transmitted on h:eth0' });
+    expect(closed.steps!.find((s) => s.kind === 'ct')).toMatchObject({ state: 'ESTABLISHED', dir: 'reply' });
   });
 
   it('with NAT hooks, the redirect of a hairpin dies in the NAT hook; without, it is sent', () => {
