@@ -94,7 +94,7 @@ function xrlimAllow(dp: Datapath, cause: Skb, type: number, dst: number): boolea
 }
 
 /** nf_conntrack_attach(): `g` answers `cause`, so it carries cause's entry, RELATED the other way. */
-function attachCauseCt(cause: Skb, g: Skb): void {
+export function attachCauseCt(cause: Skb, g: Skb): void {
   if (cause.ct === null || cause.untracked) return;
   g.ct = cause.ct;
   g.ctinfo = ctinfoDir(cause.ctinfo) === IP_CT_DIR_ORIGINAL ? IP_CT_RELATED_REPLY : IP_CT_RELATED;

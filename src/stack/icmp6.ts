@@ -14,6 +14,7 @@ import { writeIpv6 } from './wire/ipv6.js';
 import { writeIcmpv6Error, writeIcmpv6Echo, icmpv6IsError, ICMP6_ECHO_REPLY, ICMP6_MAX_QUOTE, ICMP6_PACKET_TOO_BIG, ICMP6_PARAM_PROB } from './wire/icmpv6.js';
 import { writeTcp, tcpFillChecksum6 } from './wire/tcp.js';
 import { ip6LocalOut } from './ip6_output.js';
+import { attachCauseCt } from './icmp.js';
 import { PACKET_HOST } from './skb.js';
 import {
   RTN_ANYCAST, RTN_LOCAL, devAnycast6, formatIpv6, icmp6Param, ipv6DevGetSaddr, isLinkLocal6, isMulticast6, isUnspecified6,
@@ -148,6 +149,7 @@ export function icmp6Send(dp: Datapath, skb: Skb, type: number, code: number, in
   const hop = outDev ? sysctl6(ns, outDev.name, 'hop_limit') || 64 : 64;
   const { g, frame } = build6(skb, saddr, dst, 58, hop, 0, 8 + quoteLen);
   writeIcmpv6Error(frame, kEthHlen + 40, type, code, info, b, i.l3Off, quoteLen, frame, kEthHlen + 8, kEthHlen + 24);
+  attachCauseCt(skb, g); // like IPv4 (observed: a reject's ICMPv6 error is ct state related at OUTPUT)
   send(dp, skb, g, 'icmp-error', saddr, dst, `${icmp6Name(type, code)}${type === ICMP6_PACKET_TOO_BIG ? ` mtu ${info}` : ''} (${why})`, fl.oif);
 }
 
@@ -176,7 +178,7 @@ export function icmpv6EchoReply(dp: Datapath, skb: Skb): void {
 }
 
 /** tcp_v6_send_reset(): RST for a segment nobody wants (RFC 9293 §3.10.7.1), from its destination. */
-export function tcpV6SendReset(dp: Datapath, skb: Skb, why: string): void {
+export function tcpV6SendReset(dp: Datapath, skb: Skb, why: string, attach = false): void {
   const i = skb.info;
   const b = skb.data;
   const end = Math.min(i.l3Off + (i.l3Len > 0 ? i.l3Len : skb.len - i.l3Off), skb.len);
@@ -190,6 +192,7 @@ export function tcpV6SendReset(dp: Datapath, skb: Skb, why: string): void {
   const src = b.slice(i.dstOff, i.dstOff + 16);
   const dst = b.slice(i.srcOff, i.srcOff + 16);
   const { g, frame } = build6(skb, src, dst, 6, 64, 0, 20);
+  if (attach) attachCauseCt(skb, g); // nf_send_reset6 (observed: ct state related at OUTPUT)
   writeTcp(frame, kEthHlen + 40, i.dport, i.sport, seq, ack, flags, 0, 20);
   tcpFillChecksum6(frame, kEthHlen + 40, 20, frame, kEthHlen + 8, kEthHlen + 24);
   const oif = isLinkLocal6(dst, 0) || isMulticast6(dst, 0) ? skb.iif : null;

@@ -13,7 +13,7 @@ import {
   CtPacket, CtResult, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IP_CT_RELATED_REPLY,
   nfNatSetupInfo, nfNatAllocNullBinding, nfNatAdopt, nfNatPacket, natManipPkt4, natManipPkt6, NatRewrite, nfNatInitialized,
   NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST, NatRange, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
-  NF_NAT_RANGE_PERSISTENT, type NatManip, ctinfoDir, IP_CT_DIR_ORIGINAL, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPPROTO_ICMP,
+  NF_NAT_RANGE_PERSISTENT, type NatManip, ctinfoDir, IP_CT_DIR_ORIGINAL, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPPROTO_ICMP, IPPROTO_ICMPV6,
 } from './conntrack/index.js';
 import { decodeL3, L3_IPV6 } from './wire/decode.js';
 import { icmpSend, tcpV4SendReset } from './icmp.js';
@@ -351,8 +351,8 @@ function nfNatInet(dp: Datapath, skb: Skb, hook: Hook4, family: 'ip' | 'ip6'): b
   const manip: NatManip = hook === 'prerouting' || hook === 'output' ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC;
   const ctinfo = skb.ctinfo;
   natCreated = false;
-  const icmpRelated = !v6 && skb.info.l4proto === IPPROTO_ICMP && (ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY);
-  if (icmpRelated && skb.info.icmpType === ICMP_REDIRECT && ((conn.status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || (conn.status & IPS_NAT_MASK) !== 0)) {
+  const icmpRelated = skb.info.l4proto === (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) && (ctinfo === IP_CT_RELATED || ctinfo === IP_CT_RELATED_REPLY);
+  if (icmpRelated && !v6 && skb.info.icmpType === ICMP_REDIRECT && ((conn.status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || (conn.status & IPS_NAT_MASK) !== 0)) {
     // nf_nat_icmp_reply_translation(): "If NAT isn't finished, assume it and drop" — a redirect sent
     // before its connection passed POSTROUTING always is (observed: NETFILTER_DROP at nf_hook_slow).
     dp.drop(skb, DR.NETFILTER_DROP, { stage: 'nf_nat_icmp_reply_translation' }, 'redirect about a connection whose NAT is not finished');
@@ -509,7 +509,7 @@ function nfReject(dp: Datapath, skb: Skb, type: string | null, code: string | nu
   if (skb.info.l3 === L3_IPV6) {
     // nf_send_reset6, or nf_send_unreach6 (icmp6_send).
     if (type === 'tcp reset') {
-      if (skb.info.l4proto === 6) tcpV6SendReset(dp, skb, 'reject');
+      if (skb.info.l4proto === 6) tcpV6SendReset(dp, skb, 'reject', true);
       return;
     }
     if (type === 'icmp') return; // `reject with icmp ...` in an inet table matches IPv4 only

@@ -3,7 +3,7 @@
 // dropped by nf_nat_icmp_reply_translation (its connection has not finished NAT), and a redirect
 // spends its peer's ICMP tokens. Each was observed in namespaces (tests/kernel/labs/kube-proxy-nft.yaml).
 import { describe, expect, it } from 'vitest';
-import { fin, lab, replay, tcp, udp } from '../helpers/frames.js';
+import { fin, lab, ping6, replay, tcp, udp } from '../helpers/frames.js';
 
 const E0 = '02:00:00:00:01:01', GW = '02:00:00:00:01:02';
 const host = (nft: string) => lab(`
@@ -48,6 +48,26 @@ describe('ICMP errors and their cause\'s conntrack entry', () => {
     // No socket on 83: tcp_v4_send_reset looks its entry up like any packet (confirmed at INPUT).
     expect(closed).toMatchObject({ type: 'tcp-rst', fate: 'transmitted on h:eth0' });
     expect(closed.steps!.find((s) => s.kind === 'ct')).toMatchObject({ state: 'ESTABLISHED', dir: 'reply' });
+  });
+
+  it('IPv6 too: a reject\'s ICMPv6 error is RELATED at OUTPUT (observed)', () => {
+    const w = lab(`
+namespaces:
+  h:
+    links:
+      - { name: eth0, kind: ether, mac: "${E0}" }
+    addresses: [ "2001:db8::2/64 dev eth0" ]
+    neighbours: [ "2001:db8::11 dev eth0 lladdr ${GW} reachable" ]
+    nft: |
+      table inet f {
+        chain in { type filter hook input priority 0; policy accept; icmpv6 type echo-request reject }
+        chain out { type filter hook output priority 0; policy accept; ct state invalid drop; ct state related counter accept }
+      }
+`);
+    const rs = replay(w, [['h:eth0', ping6({ srcMac: GW, dstMac: E0, src: '2001:db8::11', dst: '2001:db8::2', id: 7 })]]);
+    const e = (rs[0].emitted as E[]).find((x) => x.type === 'icmp-error')!;
+    expect(e.fate).toBe('transmitted on h:eth0');
+    expect(e.steps!.find((s) => s.kind === 'ct')).toMatchObject({ state: 'RELATED', dir: 'reply' });
   });
 
   it('with NAT hooks, the redirect of a hairpin dies in the NAT hook; without, it is sent', () => {
