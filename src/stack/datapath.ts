@@ -41,8 +41,13 @@ export interface DatapathOptions {
 export class NsRuntime {
   rules: CompiledRuleset;
   ct: ConntrackTable | null;
-  /** ip_error() / icmp rate limit state per destination host: tokens (seconds) and last time. */
+  /**
+   * inet_peer per host (icmp.ts icmpPeer): the ICMP error limit's tokens (seconds) and last time,
+   * which redirects share, and the redirect count.
+   */
   icmpPeers = new Map<number, { tokens: number; last: number; redirects: number }>();
+  /** ip_error()'s own limit per host: tokens (seconds) and last time (ip_input.ts ipErrorRateOk). */
+  ipErrorPeers = new Map<number, { tokens: number; last: number }>();
   /** icmpv6_xrlim_allow state per destination (route6 key6 text): tokens (seconds) and last time. */
   icmp6Peers = new Map<string, { tokens: number; last: number }>();
   /** IP id counter for generated packets. */
@@ -298,13 +303,11 @@ export class Datapath {
 
   /**
    * Note what became of a generated packet, on its own emitted entry (it may have waited in a
-   * neighbour queue while its cause generated others).
+   * neighbour queue while its cause generated others), while its cause's record is still open.
    */
   emittedFate(skb: Skb, fate: string): void {
-    const rec = this.recOf(skb);
-    if (!rec) return;
-    const e = skb.emitted ?? rec.emitted[rec.emitted.length - 1];
-    if (e && !e.fate) e.fate = fate;
+    const e = skb.emitted;
+    if (e !== null && !e.fate && this.recOf(skb) !== null) e.fate = fate;
   }
 
   /** Header tuple of an skb now. */

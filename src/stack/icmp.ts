@@ -65,11 +65,8 @@ function sourceFor(dp: Datapath, cause: Skb, dst: number): number {
  */
 export function icmpPeer(dp: Datapath, ns: Netns, addr: number): { tokens: number; last: number; redirects: number } {
   const peers = dp.nsrt(ns).icmpPeers;
-  // ip_error()'s limit keeps its own bucket (ip_input.ts, keyed by the bare address): the router
-  // lab's kernel answered as if it did not share these tokens.
-  const key = addr ^ 0x5a5a5a5a;
-  let p = peers.get(key);
-  if (!p) peers.set(key, (p = { tokens: 0, last: -Infinity, redirects: 0 }));
+  let p = peers.get(addr);
+  if (!p) peers.set(addr, (p = { tokens: 0, last: -Infinity, redirects: 0 }));
   return p;
 }
 

@@ -143,14 +143,11 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
   if (res.verdict !== V_DROP) return true;
   const rej = st.reject as RejectReq | null;
   const detail = rej ? `reject ${rej.type ?? 'icmp'} ${rej.code ?? 'port-unreachable'}` : undefined;
-  // Where, step and final depend only on the rule (or policy), its base chain and the reject: made
-  // once per such place and shared by every packet dropped there.
+  // Where, step and final depend only on the rule (or policy) and its base chain (a rule's reject,
+  // hence the detail, is its own): made once per such place and shared by every packet dropped there.
   const holder: CompiledRule | CompiledChain = res.rule ?? res.chain ?? c;
   const m = (holder.dropRecords ??= new Map());
-  const dkey = detail ?? '';
-  let byBase = m.get(c);
-  if (byBase === undefined) m.set(c, (byBase = new Map()));
-  let d = byBase.get(dkey);
+  let d = m.get(c);
   if (d === undefined) {
     const chainName = (res.chain ?? c).name;
     const iptables = table.ir.source.includes('iptables');
@@ -168,7 +165,7 @@ export function runChain(dp: Datapath, skb: Skb, c: CompiledChain, hook: string)
       final: intern({ verdict: 'dropped', ns, reason, where, ...(detail ? { detail } : {}) } as Final),
       reason,
     };
-    byBase.set(dkey, d);
+    m.set(c, d);
   }
   if (rej) nfReject(dp, skb, rej.type, rej.code); // generates a packet: uses st/res, read above
   dp.dropWith(skb, d.step, d.final, d.reason, detail);

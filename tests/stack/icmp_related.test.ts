@@ -80,6 +80,16 @@ namespaces:
     expect((plain[0].emitted as E[])[0]).toMatchObject({ detail: expect.stringContaining('redirect'), fate: 'transmitted on h:eth0' });
   });
 
+  it('the retransmitted SYN\'s redirect: sent once NAT finished untranslated, never with masquerade (observed)', () => {
+    const fwd = 'chain fw { type filter hook forward priority 0; policy accept; ct state established accept; }';
+    const syn = from11({ dst: '203.0.113.9', dport: 80 });
+    const twice: Array<[string, Uint8Array, number]> = [[syn[0], syn[1], 1000], [syn[0], syn[1], 1001]];
+    const fates = (nat: string) => replay(host(`table ip f {\n  ${fwd}\n  chain post { type nat hook postrouting priority srcnat; policy accept; ${nat} }\n}`), twice)
+      .map((r) => ((r.emitted as E[]).find((e) => e.detail?.includes('redirect'))?.fate ?? '').split(' (')[0]);
+    expect(fates('')).toEqual(['dropped NETFILTER_DROP', 'transmitted on h:eth0']);
+    expect(fates('oifname "eth0" masquerade')).toEqual(['dropped NETFILTER_DROP', 'dropped NETFILTER_DROP']);
+  });
+
   it('a redirect spends the peer\'s ICMP tokens: the reject right after it sends nothing', () => {
     const rs = replay(host(`table ip f {
   chain fw { type filter hook forward priority 0; policy accept; tcp dport 81 reject }

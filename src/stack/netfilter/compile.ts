@@ -76,8 +76,8 @@ export class CompiledRule {
   nftHandle = -1;
   /** Interned trace steps of this rule, per base chain and verdict (nf_hook.ts nfStep); null until traced. */
   traceSteps: Map<CompiledChain, object[]> | null = null;
-  /** Drops here, per base chain and reject detail (nf_hook.ts runChain): where, step and final, made once. */
-  dropRecords: Map<CompiledChain, Map<string, { step: Step; final: Final; reason: string }>> | null = null;
+  /** Drops here, per base chain (nf_hook.ts runChain): where, step and final, made once. */
+  dropRecords: Map<CompiledChain, { step: Step; final: Final; reason: string }> | null = null;
   constructor(
     readonly handle: number,
     readonly text: string,
@@ -93,8 +93,8 @@ export class CompiledChain {
   policyPackets = 0;
   /** Interned trace steps: policy accept/drop of this base chain, end of this chain per base chain. */
   traceSteps: Map<CompiledChain, object[]> | null = null;
-  /** Drops here, per base chain and reject detail (nf_hook.ts runChain): where, step and final, made once. */
-  dropRecords: Map<CompiledChain, Map<string, { step: Step; final: Final; reason: string }>> | null = null;
+  /** Drops here, per base chain (nf_hook.ts runChain): where, step and final, made once. */
+  dropRecords: Map<CompiledChain, { step: Step; final: Final; reason: string }> | null = null;
   constructor(
     readonly table: CompiledTable,
     readonly name: string,
